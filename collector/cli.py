@@ -1,0 +1,121 @@
+"""Command line: a thin adapter over the library (``python -m collector`` / ``dora-collector``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from collector import store
+from collector.config import Settings, load_settings
+from collector.errors import CollectorError, ConfigError
+from collector.github_api import GitHubClientFactory
+from collector.logs import configure_logging
+from collector.membership import load_teams_file, parse_instant
+from collector.migrate import assert_schema_current, upgrade_to_head
+from collector.pipeline import RunResult, run
+
+log = logging.getLogger("collector")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dora-collector", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply database migrations (alembic upgrade head) to DATABASE_URL")
+    teams = sub.add_parser("teams", help="manage teams and memberships")
+    teams_sub = teams.add_subparsers(dest="teams_command", required=True)
+    sync = teams_sub.add_parser("sync", help="load a teams file and re-attribute every stored PR")
+    sync.add_argument("--file", required=True, type=Path, help="teams JSON file")
+    run_cmd = sub.add_parser("run", help="one collection run, exactly what the scheduled Lambda does")
+    run_cmd.add_argument("--since", help="first collection of a repository: PRs updated on/after DATE")
+    demo = sub.add_parser("demo", help="zero-setup showcase on an embedded PostgreSQL and a local fake GitHub")
+    demo.add_argument("--keep", action="store_true", help="keep the embedded database directory")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    env = os.environ if environ is None else environ
+    configure_logging(_early_log_level(env))
+    try:
+        return _dispatch(args, env)
+    except CollectorError as exc:
+        print(f"dora-collector: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("dora-collector: interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    if args.command == "demo":
+        from collector.demo import run_demo  # the embedded server is an optional dependency
+
+        return run_demo(keep=args.keep)
+    if args.command == "migrate":
+        settings = load_settings(env, need_github=False)
+        engine = store.make_engine(settings.database_url)
+        with store.database_errors("migrate"):
+            revision = upgrade_to_head(engine)
+        print(f"database at revision {revision} ({settings.database_url_redacted})")
+        return 0
+    if args.command == "teams":
+        return _teams_sync(load_settings(env, need_github=False), args.file)
+    return _run(load_settings(env), args.since)
+
+
+def _teams_sync(settings: Settings, path: Path) -> int:
+    specs = load_teams_file(path)  # validated fully before the database is touched
+    engine = store.make_engine(settings.database_url)
+    with store.database_errors("teams sync"):
+        assert_schema_current(engine)
+        result = store.sync_teams(engine, specs)
+    print(
+        f"synced {result.teams} teams, {result.memberships} memberships "
+        f"({result.teams_removed} teams removed); {result.metric_rows} attribution rows recomputed"
+    )
+    return 0
+
+
+def _run(settings: Settings, since_raw: str | None) -> int:
+    since = _since(since_raw)
+    configure_logging(settings.log_level)
+    engine = store.make_engine(settings.database_url, pool_size=settings.max_workers + 2)
+    assert settings.github_token is not None
+    github = GitHubClientFactory(token=settings.github_token, base_url=settings.github_api_url)
+    result = run(settings, github=github, engine=engine, now=datetime.now(UTC), since=since)
+    print(summary(result))
+    if result.status == "failed":
+        print(f"dora-collector: error: {result.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _since(raw: str | None) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        return parse_instant(raw)
+    except ValueError:
+        raise ConfigError(f"--since {raw!r} is not an ISO-8601 date or datetime") from None
+
+
+def summary(result: RunResult) -> str:
+    parts = [
+        f"run {result.run_id} {result.status}:",
+        f"{result.repositories_done} repositories collected,",
+        f"{len(result.failed)} failed,",
+        f"{result.repositories_unfinished} left for the next run;",
+        f"{result.prs_seen} PRs seen, {result.rows_upserted} rows upserted,",
+        f"{result.github_requests} GitHub requests ({result.github_not_modified} answered 304 Not Modified)",
+    ]
+    return " ".join(parts)
+
+
+def _early_log_level(env: Mapping[str, str]) -> str:
+    level = (env.get("LOG_LEVEL") or "INFO").upper()
+    return level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO"

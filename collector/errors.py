@@ -1,0 +1,37 @@
+"""Errors a user can act on. Each carries a one-line message that never contains a secret."""
+
+
+class CollectorError(Exception):
+    """Base for expected failures: the CLI prints the message on one line and exits non-zero."""
+
+    exit_code = 2
+
+
+class ConfigError(CollectorError):
+    """The environment (or a secret) is missing or malformed."""
+
+
+class TeamsFileError(CollectorError):
+    """The teams file is unreadable or violates a rule; nothing was stored."""
+
+
+class DatabaseError(CollectorError):
+    """The database is unreachable, rejected us, or its schema is not current."""
+
+
+class GitHubAuthError(CollectorError):
+    """GitHub rejected the token: no repository can be collected, so the run stops at once."""
+
+
+class GitHubUnavailableError(CollectorError):
+    """GitHub could not be reached (or kept failing) after bounded retries."""
+
+
+class RepositoryError(CollectorError):
+    """One repository could not be collected; the others go on."""
+
+
+class RunFailedError(CollectorError):
+    """A run finished but at least one repository failed."""
+
+    exit_code = 1

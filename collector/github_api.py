@@ -1,0 +1,245 @@
+"""GitHub over PyGithub: one client per worker thread, every request counted, every wait bounded.
+
+PyGithub's own urllib3 retry is switched off (``retry=None``): its defaults retry 5xx ten times
+with no pause and wait for a primary limit's reset however far away it is. Instead each request
+goes through a tenacity policy that knows the run's deadline.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import urllib3.exceptions
+from github import Auth, Github, GithubException
+from github.GithubException import BadCredentialsException
+from github.Requester import Requester
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from collector.deadline import Deadline
+from collector.errors import GitHubAuthError, GitHubUnavailableError
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "dora-collector"
+PER_PAGE = 100  # GitHub's maximum: fewest requests per PR
+_CONNECTION_ERRORS = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    urllib3.exceptions.ProtocolError,
+    http.client.RemoteDisconnected,
+    ConnectionError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    headers: dict[str, str]
+    data: Any
+
+
+class RequestStats:
+    """Counters shared by all worker threads of one run."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.not_modified = 0
+        self.retries = 0
+        self.rate_limit_remaining: int | None = None
+
+    def record(self, status: int, headers: dict[str, str]) -> None:
+        with self._lock:
+            self.requests += 1
+            if status == 304:
+                self.not_modified += 1
+            remaining = headers.get("x-ratelimit-remaining")
+            if remaining is not None and remaining.isdigit():
+                self.rate_limit_remaining = int(remaining)
+
+    def record_retry(self) -> None:
+        with self._lock:
+            self.retries += 1
+
+
+class TransientGitHubError(Exception):
+    """A failure worth retrying; ``wait`` is the pause GitHub asked for, if it did."""
+
+    def __init__(self, reason: str, wait: float | None = None, *, unreachable: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.wait = wait
+        self.unreachable = unreachable
+
+
+class GitHubRequestError(Exception):
+    """A failure not worth retrying (or retries ran out); the message is safe to show."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    backoff: float = 1.0  # first pause; doubles each time
+    max_backoff: float = 30.0
+    secondary_default_wait: float = 60.0  # GitHub: "wait at least one minute" without Retry-After
+    max_rate_limit_wait: float = 900.0  # beyond this a primary-limit reset is not waited for
+    deadline_margin: float = 5.0  # never sleep into the last seconds of the run
+
+
+class GitHubClientFactory:
+    """Builds one ``GitHubClient`` per thread: PyGithub instances are not safe to share."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        base_url: str,
+        deadline: Deadline | None = None,
+        policy: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._token = token
+        self.base_url = base_url
+        self.deadline = deadline or Deadline()
+        self.policy = policy or RetryPolicy()
+        self.stats = RequestStats()
+        self._timeout = timeout
+        self._sleep = sleep
+        self._local = threading.local()
+
+    def client(self) -> GitHubClient:
+        client: GitHubClient | None = getattr(self._local, "client", None)
+        if client is None:
+            gh = Github(
+                auth=Auth.Token(self._token),
+                base_url=self.base_url,
+                per_page=PER_PAGE,
+                retry=None,
+                timeout=int(self._timeout),
+                user_agent=USER_AGENT,
+                lazy=True,
+                # PyGithub's throttle is per instance and unlocked; concurrency is bounded by workers.
+                seconds_between_requests=None,
+                seconds_between_writes=None,
+            )
+            client = GitHubClient(gh.requester, self)
+            self._local.client = client
+        return client
+
+
+class GitHubClient:
+    def __init__(self, requester: Requester, factory: GitHubClientFactory) -> None:
+        self._requester = requester
+        self._factory = factory
+
+    def get(self, url: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Response:
+        policy, deadline = self._factory.policy, self._factory.deadline
+
+        def too_late(state: RetryCallState) -> bool:
+            return state.upcoming_sleep > deadline.remaining() - policy.deadline_margin
+
+        def before_sleep(state: RetryCallState) -> None:
+            self._factory.stats.record_retry()
+            exc = state.outcome.exception() if state.outcome else None
+            log.warning(
+                "github request retried",
+                extra={"url": _path(url), "reason": str(exc), "wait_seconds": round(state.upcoming_sleep, 3)},
+            )
+
+        retrying = Retrying(
+            retry=retry_if_exception(lambda e: isinstance(e, TransientGitHubError)),
+            stop=stop_after_attempt(policy.attempts) | too_late,
+            wait=lambda state: _wait_for(state, policy),
+            sleep=self._factory._sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(self._get_once, url, params, headers)
+        except TransientGitHubError as exc:
+            if exc.unreachable:
+                # Nothing else will get through either: the run stops instead of failing repo by repo.
+                raise GitHubUnavailableError(f"{exc.reason} (gave up after retries)") from None
+            raise GitHubRequestError(f"{exc.reason} (gave up after retries)") from None
+
+    def _get_once(self, url: str, params: dict[str, Any] | None, headers: dict[str, str] | None) -> Response:
+        try:
+            status, raw_headers, body = self._requester.requestJson("GET", url, params, headers)
+        except _CONNECTION_ERRORS as exc:
+            raise TransientGitHubError(
+                f"cannot reach GitHub at {self._factory.base_url}: {_short(exc)}", unreachable=True
+            ) from None
+        response_headers = {k.lower(): v for k, v in raw_headers.items()}
+        self._factory.stats.record(status, response_headers)
+        if status == 304:
+            return Response(status, response_headers, None)
+        data = _json(body)
+        if status >= 400:
+            raise _classify(status, response_headers, data, self._factory.policy)
+        return Response(status, response_headers, data)
+
+
+def _classify(status: int, headers: dict[str, str], data: Any, policy: RetryPolicy) -> Exception:
+    message = data.get("message", "") if isinstance(data, dict) else ""
+    exc = Requester.createException(status, headers, data if isinstance(data, dict) else {})
+    if isinstance(exc, BadCredentialsException) or status == 401:
+        return GitHubAuthError("GitHub rejected GITHUB_TOKEN (401 Bad credentials): check the token and its expiry")
+    if status >= 500:
+        return TransientGitHubError(f"GitHub answered {status} {message}".strip())
+    if status in (403, 429):
+        retry_after = headers.get("retry-after")
+        if retry_after is not None and retry_after.isdigit():
+            return TransientGitHubError(f"GitHub secondary rate limit ({status})", wait=float(retry_after))
+        if headers.get("x-ratelimit-remaining") == "0":
+            reset = headers.get("x-ratelimit-reset", "")
+            wait = max(float(reset) - time.time() + 1, 1.0) if reset.isdigit() else policy.max_rate_limit_wait
+            if wait > policy.max_rate_limit_wait:
+                return GitHubRequestError(f"GitHub rate limit exhausted until {_clock(reset)}; the next run resumes")
+            return TransientGitHubError(f"GitHub primary rate limit exhausted ({status})", wait=wait)
+        if Requester.isSecondaryRateLimitError(message) or status == 429:
+            return TransientGitHubError(f"GitHub secondary rate limit ({status})", wait=policy.secondary_default_wait)
+    if isinstance(exc, GithubException) and status == 404:
+        return GitHubRequestError("404 Not Found: the repository does not exist or the token cannot read it")
+    return GitHubRequestError(f"GitHub answered {status} {message}".strip())
+
+
+def _wait_for(state: RetryCallState, policy: RetryPolicy) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, TransientGitHubError) and exc.wait is not None:
+        return exc.wait
+    return float(min(policy.backoff * 2 ** (state.attempt_number - 1), policy.max_backoff))
+
+
+def _json(body: Any) -> Any:
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    # urllib3 messages repeat the pool description; keep the reason at the end.
+    return text.rsplit(": ", 1)[-1][:200] if "Max retries" in text else text[:200]
+
+
+def _path(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+def _clock(epoch: str) -> str:
+    if not epoch.isdigit():
+        return "an unknown time"
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch)))

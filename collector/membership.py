@@ -1,0 +1,198 @@
+"""The teams file, its validation, and the in-memory index ``login -> memberships``.
+
+The file is the whole truth about teams. Every rule is checked before anything is written,
+so a bad file changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from collector.errors import TeamsFileError
+from collector.models import Membership
+
+# Weights are stored as NUMERIC(5,4): exact sums, no float drift in weighted counts.
+WEIGHT_DECIMALS = 4
+_TEAM_KEYS = {"name", "description", "members"}
+_MEMBER_KEYS = {"github_username", "allocation_weight", "joined_at", "left_at"}
+
+
+@dataclass(frozen=True, slots=True)
+class MemberSpec:
+    github_username: str
+    allocation_weight: Decimal
+    joined_at: datetime
+    left_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TeamSpec:
+    name: str
+    description: str | None
+    members: tuple[MemberSpec, ...]
+
+
+def load_teams_file(path: Path) -> tuple[TeamSpec, ...]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TeamsFileError(f"teams file {path}: cannot read ({exc.strerror})") from None
+    return parse_teams(text, source=str(path))
+
+
+def parse_teams(text: str, *, source: str = "teams file") -> tuple[TeamSpec, ...]:
+    """Parse and validate the JSON teams document; raise TeamsFileError on the first violation."""
+    try:
+        document = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise TeamsFileError(f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("teams"), list):
+        raise TeamsFileError(f'{source}: expected an object {{"teams": [...]}}')
+    teams = tuple(_team(raw, f"{source}: teams[{i}]") for i, raw in enumerate(document["teams"]))
+    _check_unique_names(teams, source)
+    for team in teams:
+        _check_no_overlap_within_team(team, source)
+    _check_total_weight(teams, source)
+    return teams
+
+
+def _team(raw: Any, where: str) -> TeamSpec:
+    if not isinstance(raw, dict):
+        raise TeamsFileError(f"{where}: expected an object")
+    _reject_unknown_keys(raw, _TEAM_KEYS, where)
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise TeamsFileError(f"{where}: a team needs a non-empty name")
+    description = raw.get("description")
+    if description is not None and not isinstance(description, str):
+        raise TeamsFileError(f"{where} ({name}): description must be a string")
+    members = raw.get("members", [])
+    if not isinstance(members, list):
+        raise TeamsFileError(f"{where} ({name}): members must be a list")
+    parsed = tuple(_member(m, f"{where} ({name}).members[{j}]") for j, m in enumerate(members))
+    return TeamSpec(name=name.strip(), description=description, members=parsed)
+
+
+def _member(raw: Any, where: str) -> MemberSpec:
+    if not isinstance(raw, dict):
+        raise TeamsFileError(f"{where}: expected an object")
+    _reject_unknown_keys(raw, _MEMBER_KEYS, where)
+    login = raw.get("github_username")
+    if not isinstance(login, str) or not login.strip() or any(c.isspace() for c in login.strip()):
+        raise TeamsFileError(f"{where}: github_username must be a non-empty login without spaces")
+    where = f"{where} ({login})"
+    weight = _weight(raw.get("allocation_weight", Decimal(1)), where)
+    joined_at = _instant(raw.get("joined_at"), f"{where}: joined_at")
+    left_raw = raw.get("left_at")
+    left_at = None if left_raw is None else _instant(left_raw, f"{where}: left_at")
+    if left_at is not None and left_at <= joined_at:
+        raise TeamsFileError(f"{where}: left_at {left_raw} must be after joined_at {raw.get('joined_at')}")
+    return MemberSpec(login.strip(), weight, joined_at, left_at)
+
+
+def _weight(raw: Any, where: str) -> Decimal:
+    if isinstance(raw, bool) or not isinstance(raw, int | Decimal):
+        raise TeamsFileError(f"{where}: allocation_weight must be a number in (0, 1]")
+    try:
+        weight = Decimal(raw)
+    except InvalidOperation:  # pragma: no cover - json never yields such a number
+        raise TeamsFileError(f"{where}: allocation_weight is not a number") from None
+    if not Decimal(0) < weight <= Decimal(1):
+        raise TeamsFileError(f"{where}: allocation_weight must be in (0, 1], got {raw}")
+    exponent = weight.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > WEIGHT_DECIMALS:
+        raise TeamsFileError(f"{where}: allocation_weight {raw} has more than {WEIGHT_DECIMALS} decimals")
+    return weight
+
+
+def parse_instant(raw: str) -> datetime:
+    """ISO-8601 date (midnight UTC) or datetime; a datetime without offset is taken as UTC."""
+    if len(raw) == 10:
+        return datetime.combine(date.fromisoformat(raw), time(0), tzinfo=UTC)
+    parsed = datetime.fromisoformat(raw)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _instant(raw: Any, where: str) -> datetime:
+    if not isinstance(raw, str):
+        raise TeamsFileError(f"{where} must be an ISO-8601 date or datetime string")
+    try:
+        return parse_instant(raw)
+    except ValueError:
+        raise TeamsFileError(f"{where} {raw!r} is not an ISO-8601 date or datetime") from None
+
+
+def _reject_unknown_keys(raw: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    # A typo such as "allocation_wieght" would otherwise silently fall back to a default.
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise TeamsFileError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+
+
+def _check_unique_names(teams: Iterable[TeamSpec], source: str) -> None:
+    seen: set[str] = set()
+    for team in teams:
+        if team.name.lower() in seen:
+            raise TeamsFileError(f"{source}: team {team.name!r} appears twice")
+        seen.add(team.name.lower())
+
+
+def _check_no_overlap_within_team(team: TeamSpec, source: str) -> None:
+    by_login: dict[str, list[MemberSpec]] = defaultdict(list)
+    for member in team.members:
+        by_login[member.github_username.lower()].append(member)
+    for spans in by_login.values():
+        spans.sort(key=lambda m: m.joined_at)
+        for earlier, later in zip(spans, spans[1:], strict=False):
+            if earlier.left_at is None or later.joined_at < earlier.left_at:
+                raise TeamsFileError(
+                    f"{source}: {later.github_username} has overlapping memberships in team {team.name!r} "
+                    f"(joined {earlier.joined_at:%Y-%m-%d} and {later.joined_at:%Y-%m-%d})"
+                )
+
+
+def _check_total_weight(teams: Iterable[TeamSpec], source: str) -> None:
+    """A person's weights across teams may never sum past 1 at any instant (a sweep over events)."""
+    events: dict[str, list[tuple[datetime, int, Decimal]]] = defaultdict(list)
+    for team in teams:
+        for m in team.members:
+            # At one instant a leave (order 0) happens before a join (order 1): left_at is exclusive.
+            events[m.github_username.lower()].append((m.joined_at, 1, m.allocation_weight))
+            if m.left_at is not None:
+                events[m.github_username.lower()].append((m.left_at, 0, -m.allocation_weight))
+    for login, user_events in events.items():
+        total = Decimal(0)
+        for instant, _order, delta in sorted(user_events, key=lambda e: (e[0], e[1])):
+            total += delta
+            if total > 1:
+                raise TeamsFileError(
+                    f"{source}: {login}'s allocation weights sum to {total} > 1 from {instant:%Y-%m-%dT%H:%M:%SZ}"
+                )
+
+
+class MembershipIndex:
+    """``login (lower-case) -> memberships``, loaded once per run. GitHub logins are case-insensitive."""
+
+    def __init__(self, memberships: Iterable[Membership]) -> None:
+        index: dict[str, list[Membership]] = defaultdict(list)
+        for membership in memberships:
+            index[membership.github_username.lower()].append(membership)
+        self._index = {login: tuple(sorted(ms, key=lambda m: m.joined_at)) for login, ms in index.items()}
+
+    def __len__(self) -> int:
+        return sum(len(ms) for ms in self._index.values())
+
+    def memberships_of(self, login: str) -> tuple[Membership, ...]:
+        return self._index.get(login.lower(), ())
+
+    def active_at(self, login: str, instant: datetime) -> tuple[Membership, ...]:
+        return tuple(m for m in self.memberships_of(login) if m.active_at(instant))

@@ -1,0 +1,243 @@
+"""One collection run: settings -> memberships -> fetch (concurrent) -> attribute -> upsert.
+
+Collaborators come in as arguments (GitHub client factory, engine, clock, deadline), so the
+CLI, the Lambda handler, the demo and the tests drive the very same function.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from collector import store
+from collector.config import Settings
+from collector.deadline import Deadline
+from collector.errors import CollectorError, GitHubAuthError, GitHubUnavailableError
+from collector.fetch import Listing, list_pull_pages
+from collector.github_api import GitHubClientFactory, GitHubRequestError
+from collector.logs import run_id_var
+from collector.membership import MembershipIndex, load_teams_file
+from collector.migrate import assert_schema_current
+
+log = logging.getLogger(__name__)
+
+# Re-read this much before the watermark: absorbs clock skew between GitHub and us.
+WATERMARK_OVERLAP = timedelta(minutes=15)
+# Stop starting new pages or repositories when less than this is left of the deadline.
+DEADLINE_MARGIN_SECONDS = 20.0
+
+
+@dataclass
+class RepoOutcome:
+    repository: str
+    status: str  # "done" | "failed" | "unfinished"
+    prs_seen: int = 0
+    rows_upserted: int = 0
+    not_modified: bool = False
+    error: str | None = None
+
+
+@dataclass
+class RunResult:
+    run_id: uuid.UUID
+    status: str
+    outcomes: list[RepoOutcome] = field(default_factory=list)
+    github_requests: int = 0
+    github_not_modified: int = 0
+    rate_limit_remaining: int | None = None
+    duration_seconds: float = 0.0
+    error: str | None = None
+
+    def _count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def repositories_done(self) -> int:
+        return self._count("done")
+
+    @property
+    def repositories_unfinished(self) -> int:
+        return self._count("unfinished")
+
+    @property
+    def failed(self) -> dict[str, str]:
+        return {o.repository: o.error or "" for o in self.outcomes if o.status == "failed"}
+
+    @property
+    def prs_seen(self) -> int:
+        return sum(o.prs_seen for o in self.outcomes)
+
+    @property
+    def rows_upserted(self) -> int:
+        return sum(o.rows_upserted for o in self.outcomes)
+
+
+@dataclass(frozen=True)
+class _RunContext:
+    run_id: uuid.UUID
+    started_at: datetime
+    since: datetime
+    engine: Engine
+    github: GitHubClientFactory
+    index: MembershipIndex
+    deadline: Deadline
+    abort: threading.Event
+
+
+def run(
+    settings: Settings,
+    *,
+    github: GitHubClientFactory,
+    engine: Engine,
+    now: datetime,
+    since: datetime | None = None,
+    repositories: Sequence[str] | None = None,
+    trigger: str = "cli",
+) -> RunResult:
+    """Collect every configured repository once. Returns the result; the caller decides the exit."""
+    repos = tuple(repositories or settings.repositories)
+    started = time.monotonic()
+    with store.database_errors("database"):
+        assert_schema_current(engine)
+        if settings.teams_file is not None:
+            sync = store.sync_teams(engine, load_teams_file(settings.teams_file))
+            log.info("teams synced", extra={"teams": sync.teams, "memberships": sync.memberships})
+    run_id = uuid.uuid4()
+    token = run_id_var.set(str(run_id))
+    try:
+        with store.database_errors("database"), store.run_lock(engine):
+            store.start_run(engine, run_id, now, trigger, len(repos))
+            ctx = _RunContext(
+                run_id=run_id,
+                started_at=now,
+                since=since or now - timedelta(days=settings.lookback_days),
+                engine=engine,
+                github=github,
+                index=store.load_index(engine),
+                deadline=github.deadline,
+                abort=threading.Event(),
+            )
+            log.info("run started", extra={"repositories": len(repos), "trigger": trigger, "since": ctx.since.isoformat()})
+            result = _collect_all(ctx, repos, settings.max_workers)
+            result.duration_seconds = time.monotonic() - started
+            _finish(ctx, result)
+        return result
+    finally:
+        run_id_var.reset(token)
+
+
+def _collect_all(ctx: _RunContext, repos: Sequence[str], workers: int) -> RunResult:
+    states = store.load_repo_states(ctx.engine, repos)
+    fatal: CollectorError | None = None
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(repos))), thread_name_prefix="repo") as pool:
+        # Each task gets its own copy of the context, so log lines in workers carry the run id.
+        futures = [
+            pool.submit(contextvars.copy_context().run, _collect_repository, ctx, repo, states[repo])
+            for repo in repos
+        ]
+        outcomes = []
+        for future in futures:
+            try:
+                outcomes.append(future.result())
+            except (GitHubAuthError, GitHubUnavailableError) as exc:
+                ctx.abort.set()
+                fatal = fatal or exc
+    stats = ctx.github.stats
+    result = RunResult(
+        run_id=ctx.run_id,
+        status="running",
+        outcomes=outcomes,
+        github_requests=stats.requests,
+        github_not_modified=stats.not_modified,
+        rate_limit_remaining=stats.rate_limit_remaining,
+    )
+    if fatal is not None:
+        result.status, result.error = "failed", str(fatal)
+    elif result.failed:
+        result.status = "failed"
+        result.error = "; ".join(f"{repo}: {error}" for repo, error in sorted(result.failed.items()))
+    elif result.repositories_unfinished:
+        result.status = "partial"
+    else:
+        result.status = "success"
+    return result
+
+
+def _collect_repository(ctx: _RunContext, repository: str, state: store.RepoState) -> RepoOutcome:
+    if ctx.abort.is_set() or ctx.deadline.near(DEADLINE_MARGIN_SECONDS):
+        return RepoOutcome(repository, "unfinished")
+    cutoff = state.watermark - WATERMARK_OVERLAP if state.watermark else ctx.since
+    listing = Listing(repository, cutoff)
+    outcome = RepoOutcome(repository, "done")
+    try:
+        for page in list_pull_pages(ctx.github.client(), listing, state.etag if state.watermark else None):
+            written = store.save_page(ctx.engine, repository, page, ctx.index)
+            outcome.prs_seen += len(page)
+            outcome.rows_upserted += written.prs_written + written.metric_rows_written
+            if ctx.abort.is_set() or ctx.deadline.near(DEADLINE_MARGIN_SECONDS):
+                outcome.status = "unfinished"
+                break
+    except GitHubRequestError as exc:
+        outcome.status, outcome.error = "failed", str(exc)
+        log.error("repository failed", extra={"repository": repository, "error": str(exc)})
+        return outcome
+    if outcome.status == "done" and listing.complete:
+        outcome.not_modified = listing.not_modified
+        if not listing.not_modified:
+            # Never past the run's start: a PR updated while we paged is re-read next time.
+            newest = min(listing.newest_update or cutoff, ctx.started_at)
+            store.advance_watermark(ctx.engine, repository, max(newest, cutoff), listing.etag, ctx.run_id)
+    log.info(
+        "repository collected",
+        extra={
+            "repository": repository,
+            "status": outcome.status,
+            "prs_seen": outcome.prs_seen,
+            "rows_upserted": outcome.rows_upserted,
+            "pages": listing.pages_read,
+            "not_modified": listing.not_modified,
+        },
+    )
+    return outcome
+
+
+def _finish(ctx: _RunContext, result: RunResult) -> None:
+    store.finish_run(
+        ctx.engine,
+        ctx.run_id,
+        finished_at=ctx.started_at + timedelta(seconds=result.duration_seconds),
+        status=result.status,
+        repositories_done=result.repositories_done,
+        repositories_failed=len(result.failed),
+        failed_repositories=sorted(result.failed),
+        prs_seen=result.prs_seen,
+        rows_upserted=result.rows_upserted,
+        github_requests=result.github_requests,
+        github_requests_not_modified=result.github_not_modified,
+        rate_limit_remaining=result.rate_limit_remaining,
+        error=result.error,
+    )
+    log.info(
+        "run finished",
+        extra={
+            "status": result.status,
+            "repositories_done": result.repositories_done,
+            "repositories_failed": len(result.failed),
+            "repositories_unfinished": result.repositories_unfinished,
+            "prs_seen": result.prs_seen,
+            "rows_upserted": result.rows_upserted,
+            "github_requests": result.github_requests,
+            "github_not_modified": result.github_not_modified,
+            "rate_limit_remaining": result.rate_limit_remaining,
+            "duration_seconds": round(result.duration_seconds, 3),
+        },
+    )

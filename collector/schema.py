@@ -1,0 +1,139 @@
+"""SQLAlchemy Core tables: the single description used by store.py and by alembic's env.py.
+
+Migrations spell their DDL out explicitly (a migration must not change when this file does);
+a test checks that the migrated database matches these tables exactly.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+
+metadata = MetaData()
+
+TZ = DateTime(timezone=True)
+WEIGHT = Numeric(5, 4)
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("description", Text),
+    Column("created_at", TZ, nullable=False, server_default=func.now()),
+    Column("updated_at", TZ, nullable=False, server_default=func.now()),
+)
+
+team_memberships = Table(
+    "team_memberships",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="CASCADE"), nullable=False),
+    Column("github_username", Text, nullable=False),
+    Column("allocation_weight", WEIGHT, nullable=False),
+    Column("joined_at", TZ, nullable=False),
+    Column("left_at", TZ),
+    Column("created_at", TZ, nullable=False, server_default=func.now()),
+    UniqueConstraint("team_id", "github_username", "joined_at"),
+    CheckConstraint("allocation_weight > 0 AND allocation_weight <= 1", name="ck_membership_weight"),
+    CheckConstraint("left_at IS NULL OR left_at > joined_at", name="ck_membership_interval"),
+    Index("ix_team_memberships_login", text("lower(github_username)")),
+)
+
+pull_requests = Table(
+    "pull_requests",
+    metadata,
+    Column("repository", Text, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("author", Text),
+    Column("is_bot", Boolean, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("draft", Boolean, nullable=False),
+    Column("base_ref", Text, nullable=False),
+    Column("default_branch", Text, nullable=False),
+    Column("created_at", TZ, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+    Column("closed_at", TZ),
+    Column("merged_at", TZ),
+    Column("collected_at", TZ, nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("repository", "number"),
+    CheckConstraint("state IN ('open', 'closed')", name="ck_pull_requests_state"),
+    Index("ix_pull_requests_author", text("lower(author)")),
+)
+
+pr_metrics = Table(
+    "pr_metrics",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "membership_id", Integer, ForeignKey("team_memberships.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("repository", Text, nullable=False),
+    Column("pr_number", Integer, nullable=False),
+    Column("author", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("created_at", TZ, nullable=False),
+    Column("merged_at", TZ, nullable=False),
+    Column("closed_at", TZ),
+    Column("cycle_time_hours", Double, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("created_date", Date, nullable=False),
+    Column("allocation_weight", WEIGHT, nullable=False),
+    UniqueConstraint("team_id", "repository", "pr_number"),
+    Index("ix_pr_metrics_pr", "repository", "pr_number"),
+    Index("ix_pr_metrics_team_merged", "team_id", "merged_at"),
+)
+
+collector_state = Table(
+    "collector_state",
+    metadata,
+    Column("repository", Text, primary_key=True),
+    Column("watermark", TZ, nullable=False),
+    Column("etag", Text),
+    Column("last_run_id", UUID(as_uuid=True)),
+    Column("updated_at", TZ, nullable=False, server_default=func.now()),
+)
+
+collector_runs = Table(
+    "collector_runs",
+    metadata,
+    Column("run_id", UUID(as_uuid=True), primary_key=True),
+    Column("started_at", TZ, nullable=False),
+    Column("finished_at", TZ),
+    Column("status", Text, nullable=False),
+    Column("trigger", Text, nullable=False),
+    Column("repositories_total", Integer, nullable=False, server_default="0"),
+    Column("repositories_done", Integer, nullable=False, server_default="0"),
+    Column("repositories_failed", Integer, nullable=False, server_default="0"),
+    Column("failed_repositories", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("prs_seen", Integer, nullable=False, server_default="0"),
+    Column("rows_upserted", Integer, nullable=False, server_default="0"),
+    Column("github_requests", Integer, nullable=False, server_default="0"),
+    Column("github_requests_not_modified", Integer, nullable=False, server_default="0"),
+    Column("rate_limit_remaining", Integer),
+    Column("error", Text),
+    CheckConstraint(
+        "status IN ('running', 'success', 'partial', 'failed')", name="ck_collector_runs_status"
+    ),
+)

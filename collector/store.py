@@ -1,0 +1,360 @@
+"""The only module that writes SQL: idempotent upserts, team sync, watermarks and the run ledger."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from sqlalchemy import Connection, Engine, create_engine, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError, OperationalError
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+
+from collector.attribute import attribute
+from collector.errors import DatabaseError
+from collector.membership import MembershipIndex, TeamSpec
+from collector.models import Membership, MetricRow, PullRequest
+from collector.schema import (
+    collector_runs,
+    collector_state,
+    pr_metrics,
+    pull_requests,
+    team_memberships,
+    teams,
+)
+
+# One key for "a collection run or a teams sync is writing": they must never interleave.
+_LOCK_KEY = 0x0D0A_C011  # arbitrary, stable
+_METRIC_COLUMNS = (
+    "team_id", "membership_id", "repository", "pr_number", "author", "title", "created_at",
+    "merged_at", "closed_at", "cycle_time_hours", "state", "created_date", "allocation_weight",
+)  # fmt: skip
+_PR_COLUMNS = (
+    "repository", "number", "title", "author", "is_bot", "state", "draft", "base_ref",
+    "default_branch", "created_at", "updated_at", "closed_at", "merged_at",
+)  # fmt: skip
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "57P01", "57P02", "57P03", "08000", "08003", "08006"}
+
+
+def make_engine(database_url: str, *, pool_size: int = 10) -> Engine:
+    # pre_ping replaces connections that died between warm Lambda invocations.
+    return create_engine(database_url, pool_pre_ping=True, pool_size=pool_size, max_overflow=2)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    orig = getattr(exc, "orig", None)
+    return isinstance(orig, psycopg.Error) and (orig.sqlstate or "") in _TRANSIENT_SQLSTATES
+
+
+# Transient database errors (a failover, a dropped connection, a serialization conflict) are
+# retried a few times with backoff; the transaction is redone whole, which upserts make safe.
+transient_db_retry = retry(
+    retry=retry_if_exception(_is_transient),
+    stop=stop_after_attempt(4),
+    wait=wait_exponential(multiplier=0.2, max=3),
+    reraise=True,
+)
+
+
+def describe_db_error(exc: BaseException) -> str:
+    """A one-line, secret-free description of a database failure."""
+    orig = getattr(exc, "orig", None) or exc
+    first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    return first[:300]
+
+
+@contextmanager
+def database_errors(action: str) -> Iterator[None]:
+    try:
+        yield
+    except (OperationalError, DBAPIError) as exc:
+        raise DatabaseError(f"{action}: {describe_db_error(exc)}") from None
+
+
+# ---------------------------------------------------------------- collection writes
+
+
+@dataclass(frozen=True, slots=True)
+class PageWrite:
+    prs_written: int
+    metric_rows_written: int
+
+
+@transient_db_retry
+def save_page(engine: Engine, repository: str, prs: Sequence[PullRequest], index: MembershipIndex) -> PageWrite:
+    """Store one listed page in one transaction: PR facts, then the PRs' team rows, replaced exactly.
+
+    ``pull_requests`` keeps merged and open PRs; a PR closed without merging is removed (it was
+    stored while it was open). Metric rows of these PRs that no longer apply are deleted.
+    """
+    kept = [pr for pr in prs if pr.is_merged or pr.state == "open"]
+    dropped = [pr.number for pr in prs if not pr.is_merged and pr.state != "open"]
+    rows = [row for pr in prs for row in attribute(pr, index)]
+    with engine.begin() as conn:
+        _upsert_pull_requests(conn, kept)
+        if dropped:
+            conn.execute(
+                delete(pull_requests).where(
+                    pull_requests.c.repository == repository, pull_requests.c.number.in_(dropped)
+                )
+            )
+        _replace_metrics(conn, repository, [pr.number for pr in prs], rows)
+    return PageWrite(prs_written=len(kept), metric_rows_written=len(rows))
+
+
+def _upsert_pull_requests(conn: Connection, prs: Sequence[PullRequest]) -> None:
+    if not prs:
+        return
+    stmt = insert(pull_requests)
+    changed = {c: stmt.excluded[c] for c in _PR_COLUMNS if c not in ("repository", "number")}
+    changed["collected_at"] = func.now()
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["repository", "number"],
+            set_=changed,
+            # Re-sent boundary PRs (the overlap) that did not change cost no write.
+            where=pull_requests.c.updated_at.is_distinct_from(stmt.excluded.updated_at),
+        ),
+        [{c: getattr(pr, c) for c in _PR_COLUMNS} for pr in prs],
+    )
+
+
+def _replace_metrics(conn: Connection, repository: str, numbers: Sequence[int], rows: Sequence[MetricRow]) -> None:
+    if not numbers:
+        return
+    conn.execute(
+        text(
+            "DELETE FROM pr_metrics m WHERE m.repository = :repo AND m.pr_number = ANY(:numbers) "
+            "AND NOT EXISTS (SELECT 1 FROM unnest(CAST(:keep_numbers AS int[]), CAST(:keep_teams AS int[])) "
+            "AS k(n, t) WHERE k.n = m.pr_number AND k.t = m.team_id)"
+        ),
+        {
+            "repo": repository,
+            "numbers": list(numbers),
+            "keep_numbers": [r.pr_number for r in rows],
+            "keep_teams": [r.team_id for r in rows],
+        },
+    )
+    if not rows:
+        return
+    stmt = insert(pr_metrics)
+    updatable = [c for c in _METRIC_COLUMNS if c not in ("team_id", "repository", "pr_number")]
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["team_id", "repository", "pr_number"],
+            set_={c: stmt.excluded[c] for c in updatable},
+        ),
+        [_metric_params(r) for r in rows],
+    )
+
+
+def _metric_params(row: MetricRow) -> dict[str, Any]:
+    return {c: getattr(row, c) for c in _METRIC_COLUMNS}
+
+
+# ---------------------------------------------------------------- watermarks
+
+
+@dataclass(frozen=True, slots=True)
+class RepoState:
+    watermark: datetime | None
+    etag: str | None
+
+
+def load_repo_states(engine: Engine, repositories: Iterable[str]) -> dict[str, RepoState]:
+    names = list(repositories)
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(collector_state.c.repository, collector_state.c.watermark, collector_state.c.etag).where(
+                collector_state.c.repository.in_(names)
+            )
+        ).all()
+    states = {r.repository: RepoState(r.watermark, r.etag) for r in found}
+    return {name: states.get(name, RepoState(None, None)) for name in names}
+
+
+@transient_db_retry
+def advance_watermark(
+    engine: Engine, repository: str, watermark: datetime, etag: str | None, run_id: uuid.UUID
+) -> None:
+    """Called only after every page of the repository is committed. Never moves a watermark back."""
+    stmt = insert(collector_state).values(
+        repository=repository, watermark=watermark, etag=etag, last_run_id=run_id
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["repository"],
+                set_={
+                    "watermark": func.greatest(collector_state.c.watermark, stmt.excluded.watermark),
+                    "etag": stmt.excluded.etag,
+                    "last_run_id": stmt.excluded.last_run_id,
+                    "updated_at": func.now(),
+                },
+            )
+        )
+
+
+# ---------------------------------------------------------------- teams
+
+
+@dataclass(frozen=True, slots=True)
+class TeamSyncResult:
+    teams: int
+    memberships: int
+    teams_removed: int
+    metric_rows: int
+
+
+def load_memberships(conn: Connection) -> list[Membership]:
+    result = conn.execute(
+        select(
+            team_memberships.c.id,
+            team_memberships.c.team_id,
+            team_memberships.c.github_username,
+            team_memberships.c.allocation_weight,
+            team_memberships.c.joined_at,
+            team_memberships.c.left_at,
+        )
+    )
+    return [Membership(*row) for row in result]
+
+
+@transient_db_retry
+def sync_teams(engine: Engine, specs: Sequence[TeamSpec]) -> TeamSyncResult:
+    """Make teams and memberships equal to the file, then re-attribute every stored PR: one transaction."""
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        removed = _sync_team_rows(conn, specs)
+        for spec in specs:
+            _sync_memberships(conn, spec)
+        index = MembershipIndex(load_memberships(conn))
+        metric_rows = reattribute_all(conn, index)
+    return TeamSyncResult(len(specs), len(index), removed, metric_rows)
+
+
+def _sync_team_rows(conn: Connection, specs: Sequence[TeamSpec]) -> int:
+    names = [s.name for s in specs]
+    # Cascades to memberships and to the teams' pr_metrics rows.
+    removed = conn.execute(delete(teams).where(teams.c.name.not_in(names))).rowcount
+    if specs:
+        stmt = insert(teams)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["name"],
+                set_={"description": stmt.excluded.description, "updated_at": func.now()},
+                where=teams.c.description.is_distinct_from(stmt.excluded.description),
+            ),
+            [{"name": s.name, "description": s.description} for s in specs],
+        )
+    return int(removed or 0)
+
+
+def _sync_memberships(conn: Connection, spec: TeamSpec) -> None:
+    team_id = conn.execute(select(teams.c.id).where(teams.c.name == spec.name)).scalar_one()
+    existing = conn.execute(
+        select(team_memberships.c.id, team_memberships.c.github_username, team_memberships.c.joined_at).where(
+            team_memberships.c.team_id == team_id
+        )
+    ).all()
+    wanted = {(m.github_username, m.joined_at) for m in spec.members}
+    stale = [r.id for r in existing if (r.github_username, r.joined_at) not in wanted]
+    if stale:
+        conn.execute(delete(team_memberships).where(team_memberships.c.id.in_(stale)))
+    if not spec.members:
+        return
+    stmt = insert(team_memberships)
+    conn.execute(
+        # Unchanged memberships keep their id, so the audit trail stays stable across syncs.
+        stmt.on_conflict_do_update(
+            index_elements=["team_id", "github_username", "joined_at"],
+            set_={"allocation_weight": stmt.excluded.allocation_weight, "left_at": stmt.excluded.left_at},
+        ),
+        [
+            {
+                "team_id": team_id,
+                "github_username": m.github_username,
+                "allocation_weight": m.allocation_weight,
+                "joined_at": m.joined_at,
+                "left_at": m.left_at,
+            }
+            for m in spec.members
+        ],
+    )
+
+
+def reattribute_all(conn: Connection, index: MembershipIndex) -> int:
+    """Recompute every ``pr_metrics`` row from stored PR facts, inside the caller's transaction.
+
+    No GitHub request: ``pull_requests`` holds everything attribution needs. Rows go in with COPY
+    (the table was just emptied, so there is nothing to conflict with).
+    """
+    conn.execute(delete(pr_metrics))
+    merged = (
+        conn.execution_options(yield_per=5000)
+        .execute(select(*[pull_requests.c[c] for c in _PR_COLUMNS]).where(pull_requests.c.merged_at.is_not(None)))
+    )
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)
+    copy_sql = f"COPY pr_metrics ({', '.join(_METRIC_COLUMNS)}) FROM STDIN"
+    written = 0
+    # A COPY cannot run while the server-side cursor is mid-fetch: one COPY per fetched batch.
+    for batch in merged.partitions():
+        rows = [row for record in batch for row in attribute(PullRequest(**record._asdict()), index)]
+        with raw.cursor() as cur, cur.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row([getattr(row, c) for c in _METRIC_COLUMNS])
+        written += len(rows)
+    return written
+
+
+def load_index(engine: Engine) -> MembershipIndex:
+    with engine.connect() as conn:
+        return MembershipIndex(load_memberships(conn))
+
+
+# ---------------------------------------------------------------- run ledger and lock
+
+
+@contextmanager
+def run_lock(engine: Engine) -> Iterator[None]:
+    """Hold the collector lock for a whole run on a dedicated connection; fail at once if taken."""
+    with engine.connect() as conn:
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _LOCK_KEY}).scalar_one()
+        conn.commit()
+        if not got:
+            raise DatabaseError("another collector run (or teams sync) is in progress; try again later")
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_KEY})
+            conn.commit()
+
+
+@transient_db_retry
+def start_run(engine: Engine, run_id: uuid.UUID, started_at: datetime, trigger: str, total: int) -> None:
+    with engine.begin() as conn:
+        # The lock is ours, so any row still 'running' belongs to a process that was killed.
+        conn.execute(
+            update(collector_runs)
+            .where(collector_runs.c.status == "running")
+            .values(status="failed", error="abandoned: the process stopped before finishing")
+        )
+        conn.execute(
+            insert(collector_runs).values(
+                run_id=run_id, started_at=started_at, status="running", trigger=trigger, repositories_total=total
+            )
+        )
+
+
+@transient_db_retry
+def finish_run(engine: Engine, run_id: uuid.UUID, **values: Any) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(collector_runs).where(collector_runs.c.run_id == run_id).values(**values))

@@ -1,0 +1,461 @@
+"""A local HTTP server that answers like GitHub's REST API for what the collector uses.
+
+It ships inside the package (not only under tests/) because ``dora-collector demo`` and the
+benchmark serve a sample organisation from it; the test suite drives it too. Faithful where it
+matters for correctness and cost:
+
+- ``GET /repos/{owner}/{repo}/pulls`` with ``state``, ``sort``, ``direction`` (default desc only for
+  ``created``), ``base``, ``per_page`` (capped at 100, default 30) and ``page``; answers are full
+  ``pull-request-simple`` objects built from GitHub's own example; ``user`` may be null.
+- Paging through ``Link`` (``next``/``last``/``first``/``prev``), pointing, as GitHub does, at
+  ``/repositories/{id}/pulls`` with every query parameter kept.
+- ``ETag`` on every 200 and ``If-None-Match`` answered with ``304``, which is not counted against
+  the primary rate limit. Rate-limit headers on every answer; ``GET /rate_limit`` is free.
+- 401 ``Bad credentials`` for an unknown token, 404 for an unknown repository, 403 primary rate
+  limit when the budget is spent, and injectable faults (5xx, secondary limits with or without
+  ``Retry-After``, 429, connection resets) for the next matching requests.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+_TEMPLATES: dict[str, Any] = json.loads(
+    resources.files("collector.testing").joinpath("data/templates.json").read_text(encoding="utf-8")
+)
+_RATE_LIMIT_EXAMPLE: dict[str, Any] = json.loads(
+    resources.files("collector.testing").joinpath("data/rate-limit.example-200.json").read_text(encoding="utf-8")
+)
+GHOST_LOGIN = "ghost"
+SECONDARY_LIMIT_MESSAGE = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class FakePull:
+    number: int
+    title: str
+    user: str | None
+    created_at: datetime
+    updated_at: datetime
+    state: str = "closed"
+    merged_at: datetime | None = None
+    closed_at: datetime | None = None
+    base_ref: str | None = None  # None: the repository's default branch
+    draft: bool = False
+    user_type: str = "User"
+    _rendered: bytes | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass
+class FakeRepo:
+    id: int
+    owner: str
+    name: str
+    default_branch: str = "main"
+    pulls: dict[int, FakePull] = field(default_factory=dict)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injected answer. ``reset=True`` closes the connection without answering."""
+
+    status: int = 502
+    message: str = "Server Error"
+    headers: tuple[tuple[str, str], ...] = ()
+    reset: bool = False
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int
+    counted: bool
+    if_none_match: bool
+
+
+class FakeGitHub:
+    """Start with ``with FakeGitHub() as gh:``; ``gh.base_url`` is what GITHUB_API_URL should be."""
+
+    def __init__(
+        self,
+        *,
+        tokens: Iterable[str] = ("test-token",),
+        latency: float = 0.0,
+        rate_limit: int = 5000,
+        prefix: str = "",
+    ) -> None:
+        self.tokens = set(tokens)
+        self.latency = latency
+        self.prefix = prefix.rstrip("/")
+        self.rate_limit = rate_limit
+        self.rate_remaining = rate_limit
+        self.rate_reset = int(time.time()) + 3600
+        self.repos: dict[str, FakeRepo] = {}
+        self.requests: list[RequestRecord] = []
+        self.max_in_flight = 0
+        self._in_flight = 0
+        self._faults: list[tuple[re.Pattern[str], deque[Fault]]] = []
+        self._lock = threading.RLock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> FakeGitHub:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> str:
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        # A backlog large enough for many concurrent workers.
+        self._server.request_queue_size = 128
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-github", daemon=True)
+        self._thread.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}{self.prefix}"
+
+    # ------------------------------------------------------------------ data
+    def add_repo(self, full_name: str, *, default_branch: str = "main") -> FakeRepo:
+        owner, name = full_name.split("/")
+        with self._lock:
+            repo = FakeRepo(id=1_000_000 + len(self.repos), owner=owner, name=name, default_branch=default_branch)
+            self.repos[full_name.lower()] = repo
+            return repo
+
+    def add_pull(self, full_name: str, pull: FakePull) -> FakePull:
+        with self._lock:
+            self.repos[full_name.lower()].pulls[pull.number] = pull
+        return pull
+
+    def update_pull(self, full_name: str, number: int, *, updated_at: datetime, **changes: Any) -> FakePull:
+        """Change a PR as GitHub would: any edit moves ``updated_at`` forward."""
+        with self._lock:
+            pull = self.repos[full_name.lower()].pulls[number]
+            for key, value in changes.items():
+                setattr(pull, key, value)
+            pull.updated_at = updated_at
+            pull._rendered = None
+            return pull
+
+    def inject(self, path_pattern: str, *faults: Fault) -> None:
+        """The next requests whose path matches ``path_pattern`` (a regex) get these answers, in order."""
+        with self._lock:
+            self._faults.append((re.compile(path_pattern), deque(faults)))
+
+    def clear_log(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.max_in_flight = 0
+
+    def pull_requests_log(self) -> list[RequestRecord]:
+        return [r for r in self.requests if r.path.endswith("/pulls")]
+
+    @property
+    def counted_requests(self) -> int:
+        return sum(1 for r in self.requests if r.counted)
+
+    # ------------------------------------------------------------------ serving
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for pattern, queue in self._faults:
+                if queue and pattern.search(path):
+                    return queue.popleft()
+        return None
+
+    def _enter(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def _find_repo(self, path: str) -> FakeRepo | None:
+        match = re.fullmatch(r"/repos/([^/]+)/([^/]+)/pulls", path)
+        if match:
+            return self.repos.get(f"{match[1]}/{match[2]}".lower())
+        match = re.fullmatch(r"/repositories/(\d+)/pulls", path)
+        if match:
+            return next((r for r in self.repos.values() if r.id == int(match[1])), None)
+        return None
+
+    def list_pulls(self, repo: FakeRepo, query: dict[str, str]) -> tuple[list[FakePull], int, int, int] | str:
+        """The PRs of one page, the page number, per_page and the last page; or a validation error."""
+        state = query.get("state", "open")
+        if state not in ("open", "closed", "all"):
+            return "state"
+        sort = query.get("sort", "created")
+        if sort not in ("created", "updated", "popularity", "long-running"):
+            return "sort"
+        direction = query.get("direction", "desc" if sort == "created" else "asc")
+        if direction not in ("asc", "desc"):
+            return "direction"
+        try:
+            per_page = min(max(int(query.get("per_page", "30")), 1), 100)
+            page = max(int(query.get("page", "1")), 1)
+        except ValueError:
+            return "per_page"
+        base = query.get("base")
+        with self._lock:
+            pulls = [
+                p
+                for p in repo.pulls.values()
+                if (state == "all" or p.state == state) and (base is None or (p.base_ref or repo.default_branch) == base)
+            ]
+        key = {
+            "created": lambda p: (p.created_at, p.number),
+            "updated": lambda p: (p.updated_at, p.number),
+            "popularity": lambda p: (p.number, p.number),
+            "long-running": lambda p: (-p.created_at.timestamp(), p.number),
+        }[sort]
+        pulls.sort(key=key, reverse=direction == "desc")
+        last = max(1, -(-len(pulls) // per_page))
+        return pulls[(page - 1) * per_page : page * per_page], page, per_page, last
+
+    def render_pull(self, repo: FakeRepo, pull: FakePull) -> bytes:
+        with self._lock:
+            if pull._rendered is None:
+                pull._rendered = json.dumps(_pull_json(self, repo, pull), separators=(",", ":")).encode()
+            return pull._rendered
+
+    def api_origin(self, host_header: str | None) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host_header or f'{host!s}:{port}'}"
+
+
+def _user_json(login: str | None, user_type: str, origin: str) -> dict[str, Any] | None:
+    if login is None:
+        return None
+    if user_type == "Bot":
+        user = copy.deepcopy(_TEMPLATES["bot_user"])
+    else:
+        user = copy.deepcopy(_TEMPLATES["pull_request_simple"]["user"])
+    uid = int(hashlib.sha256(login.lower().encode()).hexdigest()[:7], 16)
+    for key, value in list(user.items()):
+        if isinstance(value, str):
+            user[key] = re.sub(r"https://api\.github\.com/users/[^/{]+", f"{origin}/users/{login}", value)
+    user.update(login=login, id=10137 if login == GHOST_LOGIN else uid, type=user_type)
+    user["html_url"] = f"https://github.com/{login}"
+    return user
+
+
+def _pull_json(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> dict[str, Any]:
+    """A pull-request-simple object: GitHub's example with this PR's facts written in."""
+    template = _TEMPLATES["pull_request_simple"]
+    origin = "http://github.local"
+    api = f"{origin}/repos/{repo.full_name}"
+    item: dict[str, Any] = {k: v for k, v in template.items() if k not in ("head", "base", "user")}
+    item.update(
+        url=f"{api}/pulls/{pull.number}",
+        id=repo.id * 100_000 + pull.number,
+        node_id=f"PR_{repo.id}_{pull.number}",
+        html_url=f"https://github.com/{repo.full_name}/pull/{pull.number}",
+        number=pull.number,
+        state=pull.state,
+        title=pull.title,
+        user=_user_json(pull.user, pull.user_type, origin),
+        body=None,
+        labels=[],
+        milestone=None,
+        assignee=None,
+        assignees=[],
+        requested_reviewers=[],
+        requested_teams=[],
+        created_at=iso(pull.created_at),
+        updated_at=iso(pull.updated_at),
+        closed_at=iso(pull.closed_at),
+        merged_at=iso(pull.merged_at),
+        merge_commit_sha=None if pull.merged_at is None else hashlib.sha1(f"{repo.id}{pull.number}".encode()).hexdigest(),
+        draft=pull.draft,
+        author_association="MEMBER" if pull.user else "NONE",
+    )
+    base_repo = dict(template["base"]["repo"], id=repo.id, name=repo.name, full_name=repo.full_name)
+    base_repo["default_branch"] = repo.default_branch
+    base_repo["url"] = api
+    ref = pull.base_ref or repo.default_branch
+    item["base"] = dict(template["base"], ref=ref, label=f"{repo.owner}:{ref}", repo=base_repo)
+    item["head"] = dict(template["head"], ref=f"feature-{pull.number}", label=f"{repo.owner}:feature-{pull.number}")
+    return item
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeGitHub
+    protocol_version = "HTTP/1.1"
+    server_version = "GitHub.com"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read fake.requests instead
+        return
+
+    def do_GET(self) -> None:
+        fake = self.fake
+        fake._enter()
+        try:
+            self._serve(fake)
+        finally:
+            fake._leave()
+
+    def _serve(self, fake: FakeGitHub) -> None:
+        if fake.latency:
+            time.sleep(fake.latency)  # a round trip to GitHub, not synchronisation
+        parts = urlsplit(self.path)
+        path = parts.path
+        if fake.prefix:
+            if not path.startswith(fake.prefix + "/"):
+                return self._send_json(404, {"message": "Not Found"}, path, {}, counted=False)
+            path = path[len(fake.prefix) :]
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        if not self._authorized(fake):
+            return self._send_json(
+                401,
+                {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"},
+                path,
+                query,
+                counted=False,
+            )
+        fault = fake._take_fault(path)
+        if fault is not None:
+            return self._send_fault(fault, path, query)
+        if path == "/rate_limit":
+            return self._send_json(200, self._rate_limit_body(fake), path, query, counted=False)
+        repo = fake._find_repo(path)
+        if repo is None:
+            return self._send_json(404, {"message": "Not Found", "status": "404"}, path, query, counted=True)
+        if fake.rate_remaining <= 0:
+            return self._send_json(
+                403,
+                {"message": "API rate limit exceeded for user ID 1. If you reach out to GitHub Support "
+                 "for help, please include the request ID.", "status": "403"},
+                path,
+                query,
+                counted=False,
+            )
+        listed = fake.list_pulls(repo, query)
+        if isinstance(listed, str):
+            return self._send_json(422, {"message": "Validation Failed", "errors": [{"field": listed}]}, path, query, True)
+        self._send_pulls(fake, repo, path, query, *listed)
+
+    def _authorized(self, fake: FakeGitHub) -> bool:
+        header = self.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        return scheme.lower() in ("token", "bearer") and token in fake.tokens
+
+    def _send_pulls(
+        self, fake: FakeGitHub, repo: FakeRepo, path: str, query: dict[str, str],
+        pulls: list[FakePull], page: int, per_page: int, last: int,
+    ) -> None:  # fmt: skip
+        body = b"[" + b",".join(fake.render_pull(repo, p) for p in pulls) + b"]"
+        etag = 'W/"' + hashlib.sha256(body).hexdigest() + '"'
+        headers = {"ETag": etag, "Cache-Control": "private, max-age=60, s-maxage=60"}
+        links = self._links(fake, repo, query, page, last)
+        if links:
+            headers["Link"] = links
+        if self.headers.get("If-None-Match") == etag:
+            # A conditional request answered 304 does not count against the primary limit.
+            return self._send(304, b"", path, query, headers, counted=False)
+        self._send(200, body, path, query, headers, counted=True)
+
+    def _links(self, fake: FakeGitHub, repo: FakeRepo, query: dict[str, str], page: int, last: int) -> str:
+        base = f"{fake.api_origin(self.headers.get('Host'))}{fake.prefix}/repositories/{repo.id}/pulls"
+
+        def url(n: int) -> str:
+            return f"{base}?{urlencode({**query, 'page': str(n)})}"
+
+        rels = []
+        if page > 1:
+            rels += [f'<{url(page - 1)}>; rel="prev"']
+        if page < last:
+            rels += [f'<{url(page + 1)}>; rel="next"', f'<{url(last)}>; rel="last"']
+        if page > 1:
+            rels += [f'<{url(1)}>; rel="first"']
+        return ", ".join(rels)
+
+    def _rate_limit_body(self, fake: FakeGitHub) -> dict[str, Any]:
+        body = copy.deepcopy(_RATE_LIMIT_EXAMPLE)
+        core = {"limit": fake.rate_limit, "remaining": fake.rate_remaining,
+                "reset": fake.rate_reset, "used": fake.rate_limit - fake.rate_remaining}  # fmt: skip
+        body["resources"]["core"] = core
+        body["rate"] = core
+        return body
+
+    def _send_fault(self, fault: Fault, path: str, query: dict[str, str]) -> None:
+        if fault.reset:
+            self._record(path, query, 0, counted=False)
+            self.close_connection = True
+            self.connection.close()
+            return
+        self._send_json(fault.status, {"message": fault.message}, path, query, counted=False, extra=dict(fault.headers))
+
+    def _send_json(
+        self, status: int, payload: Any, path: str, query: dict[str, str], counted: bool,
+        extra: dict[str, str] | None = None,
+    ) -> None:  # fmt: skip
+        self._send(status, json.dumps(payload).encode(), path, query, extra or {}, counted=counted)
+
+    def _send(self, status: int, body: bytes, path: str, query: dict[str, str], headers: dict[str, str], counted: bool) -> None:
+        fake = self.fake
+        with fake._lock:
+            if counted:
+                fake.rate_remaining = max(fake.rate_remaining - 1, 0)
+            rate = {
+                "X-RateLimit-Limit": str(fake.rate_limit),
+                "X-RateLimit-Remaining": str(fake.rate_remaining),
+                "X-RateLimit-Used": str(fake.rate_limit - fake.rate_remaining),
+                "X-RateLimit-Reset": str(fake.rate_reset),
+                "X-RateLimit-Resource": "core",
+            }
+        self._record(path, query, status, counted=counted)
+        self.send_response(status)
+        for name, value in {**rate, **headers}.items():
+            self.send_header(name, value)
+        if status != 304:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if status != 304:
+            self.wfile.write(body)
+
+    def _record(self, path: str, query: dict[str, str], status: int, counted: bool) -> None:
+        with self.fake._lock:
+            self.fake.requests.append(
+                RequestRecord("GET", path, query, status, counted, "If-None-Match" in self.headers)
+            )
