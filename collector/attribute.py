@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from collector.membership import MembershipIndex
+from typing import TYPE_CHECKING
+
 from collector.models import MetricRow, PullRequest
+
+if TYPE_CHECKING:
+    from collector.membership import MembershipIndex
 
 _SECONDS_PER_HOUR = 3600.0
 
 
 def is_eligible(pr: PullRequest) -> bool:
     """Merged, by an existing human author, into the repository's default branch."""
-    return (
-        pr.merged_at is not None
-        and pr.author is not None
-        and not pr.is_bot
-        and pr.base_ref == pr.default_branch
-    )
+    return pr.merged_at is not None and pr.author is not None and not pr.is_bot and pr.base_ref == pr.default_branch
 
 
 def cycle_time_hours(pr: PullRequest) -> float:

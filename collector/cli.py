@@ -6,9 +6,9 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from collector import store
 from collector.config import Settings, load_settings
@@ -18,6 +18,9 @@ from collector.logs import configure_logging
 from collector.membership import load_teams_file, parse_instant
 from collector.migrate import assert_schema_current, upgrade_to_head
 from collector.pipeline import RunResult, run
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 log = logging.getLogger("collector")
 

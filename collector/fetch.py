@@ -9,13 +9,16 @@ list fields only: a PyGithub object would fetch each PR again for fields like ``
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from collector.github_api import GitHubClient
 from collector.models import PullRequest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from collector.github_api import GitHubClient
 
 _NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
 GHOST_LOGIN = "ghost"  # GitHub's stand-in for deleted accounts

@@ -12,19 +12,22 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 import urllib3.exceptions
 from github import Auth, Github, GithubException
 from github.GithubException import BadCredentialsException
 from github.Requester import Requester
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_any
+from tenacity.stop import stop_base
 
 from collector.deadline import Deadline
 from collector.errors import GitHubAuthError, GitHubUnavailableError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +148,6 @@ class GitHubClient:
     def get(self, url: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Response:
         policy, deadline = self._factory.policy, self._factory.deadline
 
-        def too_late(state: RetryCallState) -> bool:
-            return state.upcoming_sleep > deadline.remaining() - policy.deadline_margin
-
         def before_sleep(state: RetryCallState) -> None:
             self._factory.stats.record_retry()
             exc = state.outcome.exception() if state.outcome else None
@@ -158,7 +158,7 @@ class GitHubClient:
 
         retrying = Retrying(
             retry=retry_if_exception(lambda e: isinstance(e, TransientGitHubError)),
-            stop=stop_after_attempt(policy.attempts) | too_late,
+            stop=stop_any(stop_after_attempt(policy.attempts), _WaitPastDeadline(deadline, policy.deadline_margin)),
             wait=lambda state: _wait_for(state, policy),
             sleep=self._factory._sleep,
             before_sleep=before_sleep,
@@ -211,6 +211,17 @@ def _classify(status: int, headers: dict[str, str], data: Any, policy: RetryPoli
     if isinstance(exc, GithubException) and status == 404:
         return GitHubRequestError("404 Not Found: the repository does not exist or the token cannot read it")
     return GitHubRequestError(f"GitHub answered {status} {message}".strip())
+
+
+class _WaitPastDeadline(stop_base):
+    """Stop instead of sleeping into the end of the run (a Lambda has 15 minutes at most)."""
+
+    def __init__(self, deadline: Deadline, margin: float) -> None:
+        self._deadline = deadline
+        self._margin = margin
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return retry_state.upcoming_sleep > self._deadline.remaining() - self._margin
 
 
 def _wait_for(state: RetryCallState, policy: RetryPolicy) -> float:

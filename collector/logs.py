@@ -47,6 +47,8 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
         github_logger.removeHandler(existing)
     github_logger.propagate = True
     github_logger.setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # alembic announces its dialect at INFO on every schema check.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     # Lambda's runtime adds a plain handler to the root logger; keep only ours.
     for existing in [h for h in root.handlers if h.get_name() != _HANDLER_NAME]:
         if type(existing).__module__.startswith(("awslambdaric", "bootstrap")):

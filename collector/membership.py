@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
-from typing import Any
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any
 
 from collector.errors import TeamsFileError
-from collector.models import Membership
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from pathlib import Path
+
+    from collector.models import Membership
 
 # Weights are stored as NUMERIC(5,4): exact sums, no float drift in weighted counts.
 WEIGHT_DECIMALS = 4
@@ -152,7 +156,7 @@ def _check_no_overlap_within_team(team: TeamSpec, source: str) -> None:
         by_login[member.github_username.lower()].append(member)
     for spans in by_login.values():
         spans.sort(key=lambda m: m.joined_at)
-        for earlier, later in zip(spans, spans[1:], strict=False):
+        for earlier, later in pairwise(spans):
             if earlier.left_at is None or later.joined_at < earlier.left_at:
                 raise TeamsFileError(
                     f"{source}: {later.github_username} has overlapping memberships in team {team.name!r} "

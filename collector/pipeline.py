@@ -11,22 +11,26 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from collector import store
-from collector.config import Settings
-from collector.deadline import Deadline
 from collector.errors import CollectorError, GitHubAuthError, GitHubUnavailableError
 from collector.fetch import Listing, list_pull_pages
 from collector.github_api import GitHubClientFactory, GitHubRequestError
 from collector.logs import run_id_var
 from collector.membership import MembershipIndex, load_teams_file
 from collector.migrate import assert_schema_current
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy import Engine
+
+    from collector.config import Settings
+    from collector.deadline import Deadline
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +130,10 @@ def run(
                 deadline=github.deadline,
                 abort=threading.Event(),
             )
-            log.info("run started", extra={"repositories": len(repos), "trigger": trigger, "since": ctx.since.isoformat()})
+            log.info(
+                "run started",
+                extra={"repositories": len(repos), "trigger": trigger, "since": ctx.since.isoformat()},
+            )
             result = _collect_all(ctx, repos, settings.max_workers)
             result.duration_seconds = time.monotonic() - started
             _finish(ctx, result)
@@ -141,15 +148,13 @@ def _collect_all(ctx: _RunContext, repos: Sequence[str], workers: int) -> RunRes
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(repos))), thread_name_prefix="repo") as pool:
         # Each task gets its own copy of the context, so log lines in workers carry the run id.
         futures = [
-            pool.submit(contextvars.copy_context().run, _collect_repository, ctx, repo, states[repo])
-            for repo in repos
+            pool.submit(contextvars.copy_context().run, _collect_repository, ctx, repo, states[repo]) for repo in repos
         ]
         outcomes = []
         for future in futures:
             try:
                 outcomes.append(future.result())
             except (GitHubAuthError, GitHubUnavailableError) as exc:
-                ctx.abort.set()
                 fatal = fatal or exc
     stats = ctx.github.stats
     result = RunResult(
@@ -186,6 +191,9 @@ def _collect_repository(ctx: _RunContext, repository: str, state: store.RepoStat
             if ctx.abort.is_set() or ctx.deadline.near(DEADLINE_MARGIN_SECONDS):
                 outcome.status = "unfinished"
                 break
+    except (GitHubAuthError, GitHubUnavailableError):
+        ctx.abort.set()  # nothing else can succeed: stop the other workers before their next request
+        raise
     except GitHubRequestError as exc:
         outcome.status, outcome.error = "failed", str(exc)
         log.error("repository failed", extra={"repository": repository, "error": str(exc)})

@@ -86,9 +86,7 @@ pr_metrics = Table(
     metadata,
     Column("id", BigInteger, primary_key=True),
     Column("team_id", Integer, ForeignKey("teams.id", ondelete="CASCADE"), nullable=False),
-    Column(
-        "membership_id", Integer, ForeignKey("team_memberships.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("membership_id", Integer, ForeignKey("team_memberships.id", ondelete="CASCADE"), nullable=False),
     Column("repository", Text, nullable=False),
     Column("pr_number", Integer, nullable=False),
     Column("author", Text, nullable=False),
@@ -133,7 +131,5 @@ collector_runs = Table(
     Column("github_requests_not_modified", Integer, nullable=False, server_default="0"),
     Column("rate_limit_remaining", Integer),
     Column("error", Text),
-    CheckConstraint(
-        "status IN ('running', 'success', 'partial', 'failed')", name="ck_collector_runs_status"
-    ),
+    CheckConstraint("status IN ('running', 'success', 'partial', 'failed')", name="ck_collector_runs_status"),
 )

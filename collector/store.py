@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from sqlalchemy import Connection, Engine, create_engine, delete, func, select, text, update
@@ -27,6 +24,11 @@ from collector.schema import (
     team_memberships,
     teams,
 )
+
+if TYPE_CHECKING:
+    import uuid
+    from collections.abc import Iterable, Iterator, Sequence
+    from datetime import datetime
 
 # One key for "a collection run or a teams sync is writing": they must never interleave.
 _LOCK_KEY = 0x0D0A_C011  # arbitrary, stable
@@ -113,7 +115,7 @@ def _upsert_pull_requests(conn: Connection, prs: Sequence[PullRequest]) -> None:
     if not prs:
         return
     stmt = insert(pull_requests)
-    changed = {c: stmt.excluded[c] for c in _PR_COLUMNS if c not in ("repository", "number")}
+    changed: dict[str, Any] = {c: stmt.excluded[c] for c in _PR_COLUMNS if c not in ("repository", "number")}
     changed["collected_at"] = func.now()
     conn.execute(
         stmt.on_conflict_do_update(
@@ -185,9 +187,7 @@ def advance_watermark(
     engine: Engine, repository: str, watermark: datetime, etag: str | None, run_id: uuid.UUID
 ) -> None:
     """Called only after every page of the repository is committed. Never moves a watermark back."""
-    stmt = insert(collector_state).values(
-        repository=repository, watermark=watermark, etag=etag, last_run_id=run_id
-    )
+    stmt = insert(collector_state).values(repository=repository, watermark=watermark, etag=etag, last_run_id=run_id)
     with engine.begin() as conn:
         conn.execute(
             stmt.on_conflict_do_update(
@@ -297,9 +297,8 @@ def reattribute_all(conn: Connection, index: MembershipIndex) -> int:
     (the table was just emptied, so there is nothing to conflict with).
     """
     conn.execute(delete(pr_metrics))
-    merged = (
-        conn.execution_options(yield_per=5000)
-        .execute(select(*[pull_requests.c[c] for c in _PR_COLUMNS]).where(pull_requests.c.merged_at.is_not(None)))
+    merged = conn.execution_options(yield_per=5000).execute(
+        select(*[pull_requests.c[c] for c in _PR_COLUMNS]).where(pull_requests.c.merged_at.is_not(None))
     )
     raw = conn.connection.driver_connection
     assert isinstance(raw, psycopg.Connection)
@@ -349,7 +348,11 @@ def start_run(engine: Engine, run_id: uuid.UUID, started_at: datetime, trigger: 
         )
         conn.execute(
             insert(collector_runs).values(
-                run_id=run_id, started_at=started_at, status="running", trigger=trigger, repositories_total=total
+                run_id=run_id,
+                started_at=started_at,
+                status="running",
+                trigger=trigger,
+                repositories_total=total,
             )
         )
 

@@ -25,13 +25,15 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 _TEMPLATES: dict[str, Any] = json.loads(
     resources.files("collector.testing").joinpath("data/templates.json").read_text(encoding="utf-8")
@@ -136,7 +138,9 @@ class FakeGitHub:
         self._server.daemon_threads = True
         # A backlog large enough for many concurrent workers.
         self._server.request_queue_size = 128
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-github", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-github", daemon=True
+        )
         self._thread.start()
         return self.base_url
 
@@ -239,7 +243,8 @@ class FakeGitHub:
             pulls = [
                 p
                 for p in repo.pulls.values()
-                if (state == "all" or p.state == state) and (base is None or (p.base_ref or repo.default_branch) == base)
+                if (state == "all" or p.state == state)
+                and (base is None or (p.base_ref or repo.default_branch) == base)
             ]
         key = {
             "created": lambda p: (p.created_at, p.number),
@@ -305,7 +310,9 @@ def _pull_json(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> dict[str, An
         updated_at=iso(pull.updated_at),
         closed_at=iso(pull.closed_at),
         merged_at=iso(pull.merged_at),
-        merge_commit_sha=None if pull.merged_at is None else hashlib.sha1(f"{repo.id}{pull.number}".encode()).hexdigest(),
+        merge_commit_sha=None
+        if pull.merged_at is None
+        else hashlib.sha1(f"{repo.id}{pull.number}".encode()).hexdigest(),
         draft=pull.draft,
         author_association="MEMBER" if pull.user else "NONE",
     )
@@ -323,7 +330,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "GitHub.com"
 
-    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read fake.requests instead
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class names it  # quiet: tests read fake.requests instead
         return
 
     def do_GET(self) -> None:
@@ -347,7 +354,11 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorized(fake):
             return self._send_json(
                 401,
-                {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"},
+                {
+                    "message": "Bad credentials",
+                    "documentation_url": "https://docs.github.com/rest",
+                    "status": "401",
+                },
                 path,
                 query,
                 counted=False,
@@ -363,15 +374,20 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.rate_remaining <= 0:
             return self._send_json(
                 403,
-                {"message": "API rate limit exceeded for user ID 1. If you reach out to GitHub Support "
-                 "for help, please include the request ID.", "status": "403"},
+                {
+                    "message": "API rate limit exceeded for user ID 1. If you reach out to GitHub Support "
+                    "for help, please include the request ID.",
+                    "status": "403",
+                },
                 path,
                 query,
                 counted=False,
             )
         listed = fake.list_pulls(repo, query)
         if isinstance(listed, str):
-            return self._send_json(422, {"message": "Validation Failed", "errors": [{"field": listed}]}, path, query, True)
+            return self._send_json(
+                422, {"message": "Validation Failed", "errors": [{"field": listed}]}, path, query, True
+            )
         self._send_pulls(fake, repo, path, query, *listed)
 
     def _authorized(self, fake: FakeGitHub) -> bool:
@@ -431,7 +447,15 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> None:  # fmt: skip
         self._send(status, json.dumps(payload).encode(), path, query, extra or {}, counted=counted)
 
-    def _send(self, status: int, body: bytes, path: str, query: dict[str, str], headers: dict[str, str], counted: bool) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        counted: bool,
+    ) -> None:
         fake = self.fake
         with fake._lock:
             if counted:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from collector.testing.fake_github import FakeGitHub, FakePull
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 DEMO_TEAMS = ("platform", "payments", "mobile", "data")
 DEMO_PEOPLE = (
@@ -126,11 +128,7 @@ def _teams_document(
             members[home].append(_member(person, 1, late, None))
         else:
             members[home].append(_member(person, 1, joined, None))
-    return {
-        "teams": [
-            {"name": team, "description": f"The {team} team", "members": members[team]} for team in teams
-        ]
-    }
+    return {"teams": [{"name": team, "description": f"The {team} team", "members": members[team]} for team in teams]}
 
 
 def _member(login: str, weight: float, joined: datetime, left: datetime | None) -> dict[str, Any]:

@@ -113,9 +113,7 @@ def upgrade() -> None:
         sa.Column("github_requests_not_modified", sa.Integer, nullable=False, server_default="0"),
         sa.Column("rate_limit_remaining", sa.Integer),
         sa.Column("error", sa.Text),
-        sa.CheckConstraint(
-            "status IN ('running', 'success', 'partial', 'failed')", name="ck_collector_runs_status"
-        ),
+        sa.CheckConstraint("status IN ('running', 'success', 'partial', 'failed')", name="ck_collector_runs_status"),
     )
     op.execute(read_sql("view_team_velocity.v001.sql"))
     op.execute(read_sql("view_dora_lead_time.v001.sql"))
@@ -124,5 +122,12 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP VIEW IF EXISTS view_dora_lead_time")
     op.execute("DROP VIEW IF EXISTS view_team_velocity")
-    for table in ("collector_runs", "collector_state", "pr_metrics", "pull_requests", "team_memberships", "teams"):
+    for table in (
+        "collector_runs",
+        "collector_state",
+        "pr_metrics",
+        "pull_requests",
+        "team_memberships",
+        "teams",
+    ):
         op.drop_table(table)

@@ -1,0 +1,198 @@
+"""The commands as users and other tools run them: ``python -m collector …`` in a subprocess."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from collector.testing.fake_github import Fault
+from tests.helpers import member, merged_pull, rows, snapshot, team_doc, write_json
+
+TOKEN = "ghp_e2eSECRETtoken123"
+RECENT = datetime.now(UTC) - timedelta(days=5)
+
+
+def cli(*args, env=None, cwd=None, timeout=120):
+    return subprocess.run(
+        [sys.executable, "-m", "collector", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def env(engine, fake_github, tmp_path):
+    fake_github.tokens.add(TOKEN)
+    values = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DATABASE_", "REPOSITORIES"))}
+    values.update(
+        DATABASE_URL=engine.url.render_as_string(hide_password=False),
+        GITHUB_TOKEN=TOKEN,
+        GITHUB_API_URL=fake_github.base_url,
+        REPOSITORIES="acme/api,acme/web",
+        MAX_WORKERS="2",
+    )
+    return values
+
+
+@pytest.fixture
+def teams_file(tmp_path):
+    return write_json(tmp_path / "teams.json", team_doc(("platform", [member("alice")]), ("data", [member("bob")])))
+
+
+def populate(fake, per_repo=3):
+    for repo in ("acme/api", "acme/web"):
+        fake.add_repo(repo)
+        for n in range(1, per_repo + 1):
+            user = "alice" if n % 2 else "bob"
+            fake.add_pull(repo, merged_pull(n, user, merged=RECENT - timedelta(minutes=n)))
+
+
+def test_migrate_works_from_any_directory(env, tmp_path):
+    result = cli("migrate", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "database at revision" in result.stdout
+
+
+def test_teams_sync_then_run_then_quiet_run(env, fake_github, teams_file, engine, tmp_path):
+    populate(fake_github)
+    synced = cli("teams", "sync", "--file", str(teams_file), env=env, cwd=tmp_path)
+    assert synced.returncode == 0, synced.stderr
+    assert "synced 2 teams, 2 memberships" in synced.stdout
+    first = cli("run", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "success" in first.stdout and "6 PRs seen" in first.stdout
+    assert rows(engine, "SELECT count(*) FROM pr_metrics") == [(6,)]
+    quiet = cli("run", env=env, cwd=tmp_path)
+    assert "2 GitHub requests (2 answered 304 Not Modified)" in quiet.stdout
+
+
+def test_run_syncs_the_teams_file_first_when_configured(env, fake_github, teams_file, engine):
+    populate(fake_github)
+    result = cli("run", env={**env, "TEAMS_FILE": str(teams_file)})
+    assert result.returncode == 0, result.stderr
+    assert rows(engine, "SELECT count(*) FROM pr_metrics") == [(6,)]
+
+
+def test_logs_are_json_lines_with_the_run_id_and_no_secret(env, fake_github, teams_file):
+    populate(fake_github)
+    fake_github.inject("/repos/acme/web/pulls", Fault(502))  # a retry warning gets logged
+    result = cli("run", env={**env, "TEAMS_FILE": str(teams_file)})
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stderr.splitlines()]  # every line is JSON
+    run_lines = [line for line in lines if line["message"] != "teams synced"]
+    assert {line["message"] for line in run_lines} >= {
+        "run started",
+        "github request retried",
+        "run finished",
+    }
+    assert len({line["run_id"] for line in run_lines}) == 1 and run_lines[0]["run_id"]
+    assert TOKEN not in result.stderr + result.stdout
+
+
+def test_a_failed_repository_exits_nonzero_and_names_it(env, fake_github):
+    populate(fake_github)
+    result = cli("run", env={**env, "REPOSITORIES": "acme/api,acme/missing"})
+    assert result.returncode == 1
+    assert "acme/missing: 404 Not Found" in result.stderr.splitlines()[-1]
+
+
+def test_a_bad_token_is_one_clear_line_and_changes_nothing(env, fake_github, engine):
+    populate(fake_github)
+    before = snapshot(engine)
+    result = cli("run", env={**env, "GITHUB_TOKEN": "ghp_wrongWRONGwrong"})
+    assert result.returncode != 0
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("dora-collector: error: GitHub rejected GITHUB_TOKEN")
+    assert "ghp_wrongWRONGwrong" not in result.stderr + result.stdout
+    assert snapshot(engine) == before
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "invalid JSON"),
+        ('{"teams": [{"members": []}]}', "a team needs a non-empty name"),
+    ],
+)
+def test_a_bad_teams_file_is_one_line_nonzero_and_changes_nothing(env, engine, teams_file, tmp_path, content, message):
+    assert cli("teams", "sync", "--file", str(teams_file), env=env).returncode == 0
+    before = rows(engine, "SELECT * FROM team_memberships ORDER BY id")
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    result = cli("teams", "sync", "--file", str(bad), env=env)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+    assert rows(engine, "SELECT * FROM team_memberships ORDER BY id") == before
+
+
+def test_missing_configuration_is_one_line(env):
+    result = cli("run", env={k: v for k, v in env.items() if k != "REPOSITORIES"})
+    assert result.returncode == 2 and result.stderr == "dora-collector: error: REPOSITORIES is not set\n"
+
+
+def test_an_unreachable_database_is_one_line_without_the_password(env):
+    result = cli("migrate", env={**env, "DATABASE_URL": "postgresql://dora:hunter2@127.0.0.1:9/dora"})
+    assert result.returncode == 2
+    assert result.stderr.startswith("dora-collector: error: migrate: ") and result.stderr.count("\n") == 1
+    assert "hunter2" not in result.stderr
+
+
+def test_an_unreachable_github_is_one_line(env, engine):
+    result = cli("run", env={**env, "GITHUB_API_URL": "http://127.0.0.1:9"}, timeout=180)
+    assert result.returncode == 1
+    assert "cannot reach GitHub at http://127.0.0.1:9" in result.stderr.splitlines()[-1]
+
+
+def test_a_run_killed_half_way_then_rerun_equals_one_clean_run(env, fake_github, teams_file, engine):
+    cli("teams", "sync", "--file", str(teams_file), env=env)
+    for repo in ("acme/api", "acme/web"):
+        fake_github.add_repo(repo)
+        for n in range(1, 801):
+            fake_github.add_pull(
+                repo, merged_pull(n, "alice" if n % 3 else "bob", merged=RECENT - timedelta(minutes=n))
+            )
+    fake_github.latency = 0.05
+    process = subprocess.Popen(
+        [sys.executable, "-m", "collector", "run"], env={**env, "MAX_WORKERS": "1"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while rows(engine, "SELECT count(*) FROM pull_requests")[0][0] < 200:  # wait for committed pages
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert rows(engine, "SELECT count(*) FROM pull_requests")[0][0] < 1600  # really half-way
+    assert rows(engine, "SELECT status FROM collector_runs") == [("running",)]
+    fake_github.latency = 0
+    assert cli("run", env=env).returncode == 0
+    resumed = snapshot(engine)
+    assert rows(engine, "SELECT status FROM collector_runs ORDER BY started_at") == [
+        ("failed",),
+        ("success",),
+    ]
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE pull_requests, pr_metrics, collector_state"))
+    assert cli("run", env=env).returncode == 0
+    assert snapshot(engine) == resumed
+    assert len(resumed["pull_requests"]) == 1600
+
+
+def test_demo_runs_with_zero_setup(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DATABASE_", "TEST_DATABASE"))}
+    result = cli("demo", env=env, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "first run (backfill): run" in result.stdout and "success" in result.stdout
+    assert "second run (nothing changed)" in result.stdout and "(3 answered 304 Not Modified)" in result.stdout
+    assert "view_team_velocity" in result.stdout and "view_dora_lead_time" in result.stdout

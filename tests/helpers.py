@@ -1,0 +1,124 @@
+"""Small builders shared by the tests."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from collector import store
+from collector.config import Settings
+from collector.deadline import Deadline
+from collector.github_api import GitHubClientFactory, RetryPolicy
+from collector.membership import parse_teams
+from collector.pipeline import RunResult, run
+from collector.testing.fake_github import FakeGitHub, FakePull
+
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+FAST_RETRY = RetryPolicy(backoff=0.01, max_backoff=0.05, secondary_default_wait=0.05, deadline_margin=0.0)
+
+
+def at(text_value: str) -> datetime:
+    return datetime.fromisoformat(text_value).replace(tzinfo=UTC)
+
+
+def merged_pull(
+    number: int,
+    user: str | None = "alice",
+    *,
+    created: datetime | None = None,
+    merged: datetime | None = None,
+    updated: datetime | None = None,
+    base_ref: str | None = None,
+    user_type: str = "User",
+    title: str | None = None,
+) -> FakePull:
+    merged = merged or NOW - timedelta(days=10, hours=number % 24)
+    created = created or merged - timedelta(hours=5)
+    return FakePull(
+        number=number,
+        title=title or f"PR {number}",
+        user=user,
+        created_at=created,
+        updated_at=updated or merged + timedelta(minutes=1),
+        state="closed",
+        merged_at=merged,
+        closed_at=merged,
+        base_ref=base_ref,
+        user_type=user_type,
+    )
+
+
+def open_pull(number: int, user: str = "alice", *, created: datetime, draft: bool = False) -> FakePull:
+    return FakePull(number, f"PR {number}", user, created, created, state="open", draft=draft)
+
+
+def team_doc(*teams: tuple[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    return {"teams": [{"name": name, "description": None, "members": members} for name, members in teams]}
+
+
+def member(login: str, joined: str = "2020-01-01", left: str | None = None, weight: float = 1.0) -> dict[str, Any]:
+    return {"github_username": login, "allocation_weight": weight, "joined_at": joined, "left_at": left}
+
+
+def sync(engine: Engine, document: dict[str, Any]) -> store.TeamSyncResult:
+    return store.sync_teams(engine, parse_teams(json.dumps(document)))
+
+
+def write_json(path: Path, document: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(document))
+    return path
+
+
+def settings_for(fake: FakeGitHub, engine: Engine, repos: list[str], **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": engine.url.render_as_string(hide_password=False),
+        "github_token": "test-token",
+        "github_api_url": fake.base_url,
+        "repositories": tuple(repos),
+        "max_workers": 4,
+        "lookback_days": 3650,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def collect(
+    engine: Engine,
+    fake: FakeGitHub,
+    repos: list[str],
+    *,
+    now: datetime = NOW,
+    since: datetime | None = None,
+    token: str = "test-token",
+    deadline: Deadline | None = None,
+    **overrides: Any,
+) -> RunResult:
+    github = GitHubClientFactory(token=token, base_url=fake.base_url, policy=FAST_RETRY, deadline=deadline)
+    settings = settings_for(fake, engine, repos, github_token=token, **overrides)
+    return run(settings, github=github, engine=engine, now=now, since=since)
+
+
+def rows(engine: Engine, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql), params)]
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every fact and attribution row, without surrogate ids or bookkeeping times."""
+    return {
+        "pull_requests": rows(
+            engine,
+            "SELECT repository, number, title, author, is_bot, state, draft, base_ref, default_branch, "
+            "created_at, updated_at, closed_at, merged_at FROM pull_requests ORDER BY 1, 2",
+        ),
+        "pr_metrics": rows(
+            engine,
+            "SELECT t.name, m.repository, m.pr_number, m.author, m.title, m.created_at, m.merged_at, "
+            "m.closed_at, m.cycle_time_hours, m.state, m.created_date, m.allocation_weight "
+            "FROM pr_metrics m JOIN teams t ON t.id = m.team_id ORDER BY 1, 2, 3",
+        ),
+    }

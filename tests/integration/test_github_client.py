@@ -1,0 +1,174 @@
+"""Listing through PyGithub's requester against the fake: paging, conversion, retries, errors."""
+
+from datetime import timedelta
+
+import pytest
+
+from collector.deadline import Deadline
+from collector.errors import GitHubAuthError, GitHubUnavailableError
+from collector.fetch import Listing, list_pull_pages
+from collector.github_api import GitHubClientFactory, GitHubRequestError, RetryPolicy
+from collector.testing.fake_github import SECONDARY_LIMIT_MESSAGE, Fault
+from tests.helpers import FAST_RETRY, NOW, merged_pull, open_pull
+
+EPOCH = NOW - timedelta(days=3650)
+
+
+def factory(fake, *, sleeps=None, policy=FAST_RETRY, deadline=None, token="test-token"):
+    return GitHubClientFactory(
+        token=token,
+        base_url=fake.base_url,
+        policy=policy,
+        deadline=deadline,
+        sleep=(sleeps.append if sleeps is not None else lambda _s: None),
+    )
+
+
+def listing_of(fake, repo="acme/api", cutoff=EPOCH, etag=None, **kw):
+    gh = factory(fake, **kw)
+    listing = Listing(repo, cutoff)
+    pages = list(list_pull_pages(gh.client(), listing, etag))
+    return listing, pages, gh
+
+
+def test_pages_are_read_newest_updated_first_with_100_per_request(fake_github):
+    fake_github.add_repo("acme/api")
+    for n in range(1, 251):
+        fake_github.add_pull("acme/api", merged_pull(n, updated=NOW - timedelta(minutes=n)))
+    listing, pages, gh = listing_of(fake_github)
+    assert [len(p) for p in pages] == [100, 100, 50]
+    assert [pr.number for pr in pages[0][:3]] == [1, 2, 3]
+    assert gh.stats.requests == 3 and listing.complete
+    queries = [r.query for r in fake_github.pull_requests_log()]
+    assert queries[0] == {"state": "all", "sort": "updated", "direction": "desc", "per_page": "100"}
+
+
+def test_listing_stops_at_the_cutoff(fake_github):
+    fake_github.add_repo("acme/api")
+    for n in range(1, 251):
+        fake_github.add_pull("acme/api", merged_pull(n, updated=NOW - timedelta(hours=n)))
+    listing, pages, gh = listing_of(fake_github, cutoff=NOW - timedelta(hours=120, minutes=30))
+    assert sum(len(p) for p in pages) == 120
+    assert gh.stats.requests == 2  # the second page holds the first PR older than the cutoff
+    assert listing.newest_update == NOW - timedelta(hours=1)
+
+
+def test_conversion_flags_bots_deleted_authors_and_base_branches(fake_github):
+    fake_github.add_repo("acme/api", default_branch="trunk")
+    fake_github.add_pull("acme/api", merged_pull(1, user="dependabot[bot]", user_type="Bot"))
+    fake_github.add_pull("acme/api", merged_pull(2, user="renovate[bot]"))
+    fake_github.add_pull("acme/api", merged_pull(3, user=None))
+    fake_github.add_pull("acme/api", merged_pull(4, user="ghost"))
+    fake_github.add_pull("acme/api", merged_pull(5, base_ref="release/1.x"))
+    fake_github.add_pull("acme/api", open_pull(6, created=NOW, draft=True))
+    _, pages, _ = listing_of(fake_github)
+    prs = {pr.number: pr for page in pages for pr in page}
+    assert prs[1].is_bot and prs[2].is_bot and not prs[5].is_bot
+    assert prs[3].author is None and prs[4].author is None
+    assert (prs[5].base_ref, prs[5].default_branch) == ("release/1.x", "trunk")
+    assert prs[6].merged_at is None and prs[6].draft and prs[6].state == "open"
+    assert prs[1].merged_at is not None and prs[1].merged_at.tzinfo is not None
+
+
+def test_a_stored_etag_makes_an_unchanged_repository_cost_one_uncounted_request(fake_github):
+    fake_github.add_repo("acme/api")
+    fake_github.add_pull("acme/api", merged_pull(1))
+    first, _, _ = listing_of(fake_github)
+    fake_github.clear_log()
+    second, pages, gh = listing_of(fake_github, etag=first.etag)
+    assert second.not_modified and pages == []
+    assert gh.stats.requests == 1 and gh.stats.not_modified == 1 and fake_github.counted_requests == 0
+
+
+def test_server_errors_are_retried_with_backoff(fake_github):
+    fake_github.add_repo("acme/api")
+    fake_github.add_pull("acme/api", merged_pull(1))
+    fake_github.inject("/pulls$", Fault(502), Fault(503))
+    sleeps = []
+    _, pages, gh = listing_of(fake_github, sleeps=sleeps)
+    assert len(pages) == 1 and gh.stats.retries == 2
+    assert sleeps == [0.01, 0.02]
+
+
+def test_secondary_rate_limit_waits_for_retry_after(fake_github):
+    fake_github.add_repo("acme/api")
+    fake_github.add_pull("acme/api", merged_pull(1))
+    fake_github.inject("/pulls$", Fault(403, SECONDARY_LIMIT_MESSAGE, (("Retry-After", "7"),)))
+    sleeps = []
+    _, pages, _ = listing_of(fake_github, sleeps=sleeps)
+    assert len(pages) == 1 and sleeps == [7.0]
+
+
+def test_secondary_rate_limit_without_retry_after_waits_the_default(fake_github):
+    fake_github.add_repo("acme/api")
+    fake_github.add_pull("acme/api", merged_pull(1))
+    fake_github.inject("/pulls$", Fault(429, "Too many requests"))
+    sleeps = []
+    listing_of(fake_github, sleeps=sleeps)
+    assert sleeps == [FAST_RETRY.secondary_default_wait]
+
+
+def test_connection_resets_are_retried(fake_github):
+    fake_github.add_repo("acme/api")
+    fake_github.add_pull("acme/api", merged_pull(1))
+    fake_github.inject("/pulls$", Fault(reset=True))
+    _, pages, gh = listing_of(fake_github)
+    assert len(pages) == 1 and gh.stats.retries == 1
+
+
+def test_persistent_server_errors_give_up_after_bounded_attempts(fake_github):
+    fake_github.add_repo("acme/api")
+    fake_github.inject("/pulls$", *[Fault(500)] * 10)
+    with pytest.raises(GitHubRequestError, match="GitHub answered 500"):
+        listing_of(fake_github)
+    assert len(fake_github.pull_requests_log()) == FAST_RETRY.attempts
+
+
+def test_waits_longer_than_the_time_left_are_not_taken(fake_github):
+    fake_github.add_repo("acme/api")
+    fake_github.inject("/pulls$", Fault(403, SECONDARY_LIMIT_MESSAGE, (("Retry-After", "120"),)))
+    sleeps = []
+    with pytest.raises(GitHubRequestError, match="secondary rate limit"):
+        listing_of(fake_github, sleeps=sleeps, deadline=Deadline(60))
+    assert sleeps == []
+
+
+def test_primary_limit_resetting_beyond_the_cap_is_reported_not_waited(fake_github):
+    fake_github.add_repo("acme/api")
+    fake_github.rate_remaining = 0
+    sleeps = []
+    with pytest.raises(GitHubRequestError, match="rate limit exhausted until"):
+        listing_of(fake_github, sleeps=sleeps, policy=RetryPolicy(max_rate_limit_wait=60))
+    assert sleeps == []
+
+
+def test_bad_token_is_an_auth_error_naming_the_token_without_retrying(fake_github):
+    fake_github.add_repo("acme/api")
+    with pytest.raises(GitHubAuthError, match="GITHUB_TOKEN") as info:
+        listing_of(fake_github, token="ghp_wrong_secret")
+    assert "ghp_wrong_secret" not in str(info.value)
+    assert len(fake_github.requests) == 1
+
+
+def test_missing_repository_is_a_clear_404(fake_github):
+    with pytest.raises(GitHubRequestError, match="404 Not Found"):
+        listing_of(fake_github, repo="acme/nope")
+
+
+def test_unreachable_github_is_reported_after_bounded_retries():
+    gh = GitHubClientFactory(token="t", base_url="http://127.0.0.1:9", policy=FAST_RETRY, sleep=lambda _s: None)
+    with pytest.raises(GitHubUnavailableError, match=r"cannot reach GitHub at http://127\.0\.0\.1:9"):
+        list(list_pull_pages(gh.client(), Listing("acme/api", EPOCH), None))
+    assert gh.stats.retries == FAST_RETRY.attempts - 1
+
+
+def test_enterprise_server_prefix_is_followed_through_paging(fake_github):
+    from collector.testing.fake_github import FakeGitHub
+
+    with FakeGitHub(prefix="/api/v3") as ghes:
+        ghes.add_repo("acme/api")
+        for n in range(1, 151):
+            ghes.add_pull("acme/api", merged_pull(n))
+        _, pages, _ = listing_of(ghes)
+        assert sum(len(p) for p in pages) == 150
+        assert all(r.path.startswith("/repos/") or r.path.startswith("/repositories/") for r in ghes.requests)

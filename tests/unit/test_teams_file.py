@@ -1,0 +1,112 @@
+"""The teams file: every rejection rule, and what a valid file means."""
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from collector.errors import TeamsFileError
+from collector.membership import parse_teams
+
+
+def doc(*members, name="platform", extra_teams=()):
+    return json.dumps({"teams": [{"name": name, "members": list(members)}, *extra_teams]})
+
+
+def m(login="alice", weight=1.0, joined="2025-01-01", left=None):
+    return {"github_username": login, "allocation_weight": weight, "joined_at": joined, "left_at": left}
+
+
+def reject(text, match):
+    with pytest.raises(TeamsFileError, match=match) as info:
+        parse_teams(text)
+    assert "\n" not in str(info.value)
+
+
+def test_valid_file_parses_dates_as_midnight_utc():
+    (team,) = parse_teams(doc(m(left="2025-06-01")))
+    (member,) = team.members
+    assert member.joined_at == datetime(2025, 1, 1, tzinfo=UTC)
+    assert member.left_at == datetime(2025, 6, 1, tzinfo=UTC)
+    assert member.allocation_weight == Decimal("1.0")
+
+
+def test_datetimes_with_offsets_are_converted_to_utc():
+    (team,) = parse_teams(doc(m(joined="2025-01-01T09:30:00+02:00")))
+    assert team.members[0].joined_at == datetime(2025, 1, 1, 7, 30, tzinfo=UTC)
+
+
+def test_left_at_may_be_absent():
+    member = {"github_username": "alice", "allocation_weight": 1, "joined_at": "2025-01-01"}
+    (team,) = parse_teams(json.dumps({"teams": [{"name": "t", "members": [member]}]}))
+    assert team.members[0].left_at is None
+
+
+def test_invalid_json_is_rejected():
+    reject('{"teams": [', "invalid JSON at line 1")
+
+
+def test_team_without_name_is_rejected():
+    reject(json.dumps({"teams": [{"members": []}]}), "a team needs a non-empty name")
+    reject(json.dumps({"teams": [{"name": "  ", "members": []}]}), "a team needs a non-empty name")
+
+
+@pytest.mark.parametrize("weight", [0, -0.5, 1.01, 2])
+def test_weight_outside_zero_one_is_rejected(weight):
+    reject(doc(m(weight=weight)), r"allocation_weight must be in \(0, 1\]")
+
+
+def test_weight_of_exactly_one_is_accepted():
+    assert parse_teams(doc(m(weight=1)))[0].members[0].allocation_weight == 1
+
+
+def test_left_at_not_after_joined_at_is_rejected():
+    reject(doc(m(joined="2025-03-01", left="2025-03-01")), "must be after joined_at")
+    reject(doc(m(joined="2025-03-01", left="2025-02-01")), "must be after joined_at")
+
+
+@pytest.mark.parametrize("bad", ["2025-13-01", "yesterday", "01/02/2025"])
+def test_unparseable_date_is_rejected(bad):
+    reject(doc(m(joined=bad)), "is not an ISO-8601 date")
+
+
+def test_overlapping_memberships_of_one_user_in_a_team_are_rejected_case_insensitively():
+    reject(
+        doc(m("alice", joined="2025-01-01", left="2025-06-01"), m("ALICE", joined="2025-05-01")),
+        "overlapping memberships in team 'platform'",
+    )
+
+
+def test_back_to_back_memberships_in_a_team_are_fine():
+    (team,) = parse_teams(doc(m("alice", 1, "2025-01-01", "2025-06-01"), m("alice", 0.5, "2025-06-01")))
+    assert len(team.members) == 2
+
+
+def test_weights_summing_past_one_at_some_instant_are_rejected():
+    other = {"name": "payments", "members": [m("Alice", 0.5, "2025-03-01", "2025-04-01")]}
+    reject(doc(m("alice", 0.6), extra_teams=[other]), r"weights sum to 1.1 > 1 from 2025-03-01")
+
+
+def test_leaving_one_team_as_joining_another_is_not_an_overlap():
+    other = {"name": "payments", "members": [m("alice", 1, "2025-06-01")]}
+    teams = parse_teams(doc(m("alice", 1, "2025-01-01", "2025-06-01"), extra_teams=[other]))
+    assert len(teams) == 2
+
+
+def test_split_time_summing_to_one_is_accepted():
+    other = {"name": "payments", "members": [m("alice", 0.5)]}
+    assert len(parse_teams(doc(m("alice", 0.5), extra_teams=[other]))) == 2
+
+
+def test_unknown_keys_are_rejected_rather_than_defaulted():
+    bad = {"github_username": "alice", "allocation_wieght": 0.5, "joined_at": "2025-01-01"}
+    reject(json.dumps({"teams": [{"name": "t", "members": [bad]}]}), "unknown key 'allocation_wieght'")
+
+
+def test_duplicate_team_names_are_rejected():
+    reject(doc(extra_teams=[{"name": "Platform", "members": []}]), "appears twice")
+
+
+def test_more_than_four_decimals_in_a_weight_is_rejected():
+    reject(doc(m(weight=0.33333)), "more than 4 decimals")
