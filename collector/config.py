@@ -5,11 +5,13 @@ Nothing else in the package reads ``os.environ``; tests and the Lambda handler p
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import URL, make_url
@@ -18,7 +20,7 @@ from sqlalchemy.exc import ArgumentError
 from collector.errors import ConfigError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
 DEFAULT_LOOKBACK_DAYS = 90
@@ -50,12 +52,16 @@ class Settings:
 def load_settings(environ: Mapping[str, str], *, need_github: bool = True) -> Settings:
     """Validate the environment. ``need_github=False`` serves ``migrate`` and ``teams sync``."""
     database_url = normalize_database_url(_required(environ, "DATABASE_URL"))
+    teams_file = _optional(environ, "TEAMS_FILE")
     if not need_github:
-        return Settings(database_url=database_url, log_level=_log_level(environ))
+        return Settings(
+            database_url=database_url,
+            teams_file=Path(teams_file) if teams_file else None,
+            log_level=_log_level(environ),
+        )
     token = _required(environ, "GITHUB_TOKEN")
     if any(ch.isspace() for ch in token):
         raise ConfigError("GITHUB_TOKEN contains whitespace; paste the token alone")
-    teams_file = _optional(environ, "TEAMS_FILE")
     return Settings(
         database_url=database_url,
         github_token=token,
@@ -141,3 +147,111 @@ def _log_level(environ: Mapping[str, str]) -> str:
     if level not in _LOG_LEVELS or not isinstance(logging.getLevelName(level), int):
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)} (got {level!r})")
     return level
+
+
+# ---------------------------------------------------------------- AWS Secrets Manager
+
+
+class SecretsManagerCache:
+    """Secret values by ARN, fetched once per Lambda container and kept for ``ttl_seconds``.
+
+    boto3 uses its normal endpoint settings, so ``AWS_ENDPOINT_URL_SECRETS_MANAGER`` can point it at a
+    local Secrets Manager. A rotated secret is picked up when the TTL lapses.
+    """
+
+    def __init__(self, ttl_seconds: float = 900.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._values: dict[str, tuple[float, str]] = {}
+        self._client: Any = None
+
+    def get(self, arn: str) -> str:
+        cached = self._values.get(arn)
+        if cached is not None and self._clock() - cached[0] < self._ttl:
+            return cached[1]
+        value = self._fetch(arn)
+        self._values[arn] = (self._clock(), value)
+        return value
+
+    def _fetch(self, arn: str) -> str:
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            if self._client is None:
+                self._client = boto3.client("secretsmanager")
+            secret = self._client.get_secret_value(SecretId=arn)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "error")
+            raise ConfigError(f"cannot read secret {arn}: {code}") from None
+        except BotoCoreError as exc:
+            raise ConfigError(f"cannot reach Secrets Manager for {arn}: {type(exc).__name__}") from None
+        value = secret.get("SecretString")
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"secret {arn} has no SecretString")
+        return value.strip()
+
+
+class SecretSource(Protocol):
+    def get(self, arn: str) -> str: ...
+
+
+def resolve_secrets(environ: Mapping[str, str], secrets: SecretSource) -> dict[str, str]:
+    """The environment with ``GITHUB_TOKEN`` / ``DATABASE_URL`` filled in from Secrets Manager ARNs.
+
+    Plain ``GITHUB_TOKEN`` and ``DATABASE_URL`` still work (local runs); an ARN, when set, wins.
+    """
+    env = dict(environ)
+    token_arn = _optional(env, "GITHUB_TOKEN_SECRET_ARN")
+    if token_arn:
+        env["GITHUB_TOKEN"] = _token_from_secret(secrets.get(token_arn), token_arn)
+    database_arn = _optional(env, "DATABASE_URL_SECRET_ARN")
+    if database_arn:
+        env["DATABASE_URL"] = _database_url_from_secret(secrets.get(database_arn), database_arn, env)
+    return env
+
+
+def _token_from_secret(value: str, arn: str) -> str:
+    if not value.startswith("{"):
+        return value
+    document = _secret_json(value, arn)
+    for key in ("token", "GITHUB_TOKEN", "github_token"):
+        if isinstance(document.get(key), str):
+            return str(document[key])
+    raise ConfigError(f"secret {arn} is JSON without a 'token' key")
+
+
+def _database_url_from_secret(value: str, arn: str, env: Mapping[str, str]) -> str:
+    """A URL string, or an RDS-style JSON secret ``{username, password, host, port, dbname}``.
+
+    RDS-managed master secrets hold only username and password: the endpoint then comes from
+    ``DATABASE_HOST``, ``DATABASE_PORT`` and ``DATABASE_NAME``.
+    """
+    if not value.startswith("{"):
+        return value
+    doc = _secret_json(value, arn)
+    if not isinstance(doc.get("username"), str) or not isinstance(doc.get("password"), str):
+        raise ConfigError(f"secret {arn} must hold a URL or JSON with username and password")
+    host = _optional(env, "DATABASE_HOST") or doc.get("host")
+    if not host:
+        raise ConfigError(f"secret {arn} has no host: set DATABASE_HOST")
+    port = _optional(env, "DATABASE_PORT") or doc.get("port") or 5432
+    database = _optional(env, "DATABASE_NAME") or doc.get("dbname") or "postgres"
+    query = {"sslmode": env["DATABASE_SSLMODE"]} if _optional(env, "DATABASE_SSLMODE") else {}
+    if str(host).startswith("/"):  # a Unix-socket directory travels as libpq's host parameter
+        query["host"], host = str(host), None
+    try:
+        url = URL.create("postgresql+psycopg", doc["username"], doc["password"], host, int(port), str(database), query)
+    except ValueError:
+        raise ConfigError(f"secret {arn}: port {port!r} is not a number") from None
+    return url.render_as_string(hide_password=False)
+
+
+def _secret_json(value: str, arn: str) -> dict[str, Any]:
+    try:
+        document = json.loads(value)
+    except ValueError:
+        raise ConfigError(f"secret {arn} starts like JSON but is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise ConfigError(f"secret {arn} must be a JSON object")
+    return document

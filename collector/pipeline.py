@@ -106,19 +106,20 @@ def run(
     since: datetime | None = None,
     repositories: Sequence[str] | None = None,
     trigger: str = "cli",
+    sync_teams: bool = True,
 ) -> RunResult:
     """Collect every configured repository once. Returns the result; the caller decides the exit."""
     repos = tuple(repositories or settings.repositories)
     started = time.monotonic()
     with store.database_errors("database"):
         assert_schema_current(engine)
-        if settings.teams_file is not None:
+        if sync_teams and settings.teams_file is not None:
             sync = store.sync_teams(engine, load_teams_file(settings.teams_file))
             log.info("teams synced", extra={"teams": sync.teams, "memberships": sync.memberships})
     run_id = uuid.uuid4()
     token = run_id_var.set(str(run_id))
     try:
-        with store.database_errors("database"), store.run_lock(engine):
+        with store.database_errors("database"), store.run_lock(engine, run_id, repos):
             store.start_run(engine, run_id, now, trigger, len(repos))
             ctx = _RunContext(
                 run_id=run_id,

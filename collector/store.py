@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import psycopg
-from sqlalchemy import Connection, Engine, create_engine, delete, func, select, text, update
+from sqlalchemy import Connection, Engine, Text, create_engine, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
@@ -30,8 +30,13 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
     from datetime import datetime
 
-# One key for "a collection run or a teams sync is writing": they must never interleave.
-_LOCK_KEY = 0x0D0A_C011  # arbitrary, stable
+# Advisory lock namespaces (the first of PostgreSQL's two int4 keys). Runs hold the global lock
+# shared and a lock per repository they collect, so shards of one organisation run side by side
+# while two runs over the same repository never do; `teams sync` takes the global lock exclusively.
+# Each run also holds a lock on its own id, which tells a live run from one that was killed.
+_LOCK_GLOBAL = 0x0D0A_0001
+_LOCK_REPOSITORY = 0x0D0A_0002
+_LOCK_RUN = 0x0D0A_0003
 _METRIC_COLUMNS = (
     "team_id", "membership_id", "repository", "pr_number", "author", "title", "created_at",
     "merged_at", "closed_at", "cycle_time_hours", "state", "created_date", "allocation_weight",
@@ -231,7 +236,7 @@ def load_memberships(conn: Connection) -> list[Membership]:
 def sync_teams(engine: Engine, specs: Sequence[TeamSpec]) -> TeamSyncResult:
     """Make teams and memberships equal to the file, then re-attribute every stored PR: one transaction."""
     with engine.begin() as conn:
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k, 0)"), {"k": _LOCK_GLOBAL})
         removed = _sync_team_rows(conn, specs)
         for spec in specs:
             _sync_memberships(conn, spec)
@@ -323,27 +328,41 @@ def load_index(engine: Engine) -> MembershipIndex:
 
 
 @contextmanager
-def run_lock(engine: Engine) -> Iterator[None]:
-    """Hold the collector lock for a whole run on a dedicated connection; fail at once if taken."""
+def run_lock(engine: Engine, run_id: uuid.UUID, repositories: Sequence[str]) -> Iterator[None]:
+    """Hold the run's locks for its whole duration on a dedicated connection; fail at once if taken."""
     with engine.connect() as conn:
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _LOCK_KEY}).scalar_one()
-        conn.commit()
-        if not got:
-            raise DatabaseError("another collector run (or teams sync) is in progress; try again later")
         try:
+            _take_run_locks(conn, run_id, repositories)
             yield
         finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_KEY})
+            conn.rollback()
+            conn.execute(text("SELECT pg_advisory_unlock_all()"))
             conn.commit()
+
+
+def _take_run_locks(conn: Connection, run_id: uuid.UUID, repositories: Sequence[str]) -> None:
+    def try_lock(sql: str, **params: Any) -> bool:
+        return bool(conn.execute(text(sql), params).scalar_one())
+
+    if not try_lock("SELECT pg_try_advisory_lock_shared(:k, 0)", k=_LOCK_GLOBAL):
+        raise DatabaseError("a teams sync is in progress; try again in a moment")
+    for repository in repositories:
+        if not try_lock("SELECT pg_try_advisory_lock(:k, hashtext(lower(:r)))", k=_LOCK_REPOSITORY, r=repository):
+            raise DatabaseError(f"another collector run is collecting {repository}; try again later")
+    try_lock("SELECT pg_try_advisory_lock(:k, hashtext(:r))", k=_LOCK_RUN, r=str(run_id))
+    conn.commit()
 
 
 @transient_db_retry
 def start_run(engine: Engine, run_id: uuid.UUID, started_at: datetime, trigger: str, total: int) -> None:
     with engine.begin() as conn:
-        # The lock is ours, so any row still 'running' belongs to a process that was killed.
+        # A live run holds the lock on its id; a 'running' row whose lock is free was killed.
         conn.execute(
             update(collector_runs)
-            .where(collector_runs.c.status == "running")
+            .where(
+                collector_runs.c.status == "running",
+                func.pg_try_advisory_xact_lock(_LOCK_RUN, func.hashtext(func.cast(collector_runs.c.run_id, Text))),
+            )
             .values(status="failed", error="abandoned: the process stopped before finishing")
         )
         conn.execute(

@@ -1,0 +1,54 @@
+"""AWS Lambda entry point, thin. Per container: secrets (cached with a TTL) and the engine."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from collector import store
+from collector.config import SecretsManagerCache, Settings, load_settings, resolve_secrets
+from collector.deadline import Deadline
+from collector.errors import RunFailedError
+from collector.events import parse_event
+from collector.github_api import GitHubClientFactory
+from collector.logs import configure_logging, request_id_var
+from collector.membership import load_teams_file
+from collector.metrics import publish_run_metrics
+from collector.pipeline import run
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+_SECRETS = SecretsManagerCache(ttl_seconds=float(os.environ.get("SECRETS_TTL_SECONDS", "900")))
+_ENGINES: dict[str, Engine] = {}
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    request_id_var.set(getattr(context, "aws_request_id", None))
+    invocation = parse_event(event)
+    settings = load_settings(resolve_secrets(os.environ, _SECRETS), need_github=invocation.action == "collect")
+    configure_logging(settings.log_level)
+    if invocation.action == "teams-sync":  # the scale-out state machine's first step
+        if settings.teams_file is None:
+            return {"skipped": "TEAMS_FILE is not set"}
+        synced = store.sync_teams(_engine(settings), load_teams_file(settings.teams_file))
+        return {"teams": synced.teams, "memberships": synced.memberships}
+    assert settings.github_token is not None
+    deadline = Deadline(context.get_remaining_time_in_millis() / 1000)
+    github = GitHubClientFactory(token=settings.github_token, base_url=settings.github_api_url, deadline=deadline)
+    result = run(
+        settings, github=github, engine=_engine(settings), now=datetime.now(UTC), since=invocation.since,
+        repositories=invocation.repositories, trigger=invocation.trigger, sync_teams=invocation.sync_teams,
+    )  # fmt: skip
+    publish_run_metrics(result)
+    if result.status == "failed":
+        raise RunFailedError(result.error or "the run failed")  # the schedule's retry and DLQ apply
+    return {"run_id": str(result.run_id), "status": result.status, "prs_seen": result.prs_seen}
+
+
+def _engine(settings: Settings) -> Engine:
+    # Keyed by URL: a rotated database secret gets a fresh engine once the secret's TTL lapses.
+    if settings.database_url not in _ENGINES:
+        _ENGINES[settings.database_url] = store.make_engine(settings.database_url, pool_size=settings.max_workers + 2)
+    return _ENGINES[settings.database_url]

@@ -1,0 +1,48 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from collector.errors import ConfigError
+from collector.events import parse_event
+
+EVENTS = Path(__file__).parents[2] / "events"
+
+
+def test_eventbridge_scheduled_event_collects_everything():
+    invocation = parse_event(json.loads((EVENTS / "scheduled.json").read_text()))
+    assert (invocation.action, invocation.trigger, invocation.repositories) == ("collect", "schedule", None)
+
+
+@pytest.mark.parametrize(
+    "event", [{}, None, {"source": "dora-collector.schedule", "scheduled_time": "2026-01-01T00:00:00Z"}]
+)
+def test_scheduler_payloads_collect_everything(event):
+    assert parse_event(event).trigger == "schedule"
+
+
+def test_shard_event_names_repositories_and_since():
+    invocation = parse_event(json.loads((EVENTS / "shard.json").read_text()))
+    assert invocation.repositories == ("acme/api", "acme/web")
+    assert invocation.since is not None and invocation.since.isoformat() == "2025-01-01T00:00:00+00:00"
+    assert invocation.sync_teams is True
+    assert parse_event({"repositories": "acme/a,acme/b", "sync_teams": False}).sync_teams is False
+
+
+def test_teams_sync_event():
+    assert parse_event({"action": "teams-sync"}).action == "teams-sync"
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"repositories": ["not-a-repo"]}, "is not owner/name"),
+        ({"repositories": ["a/b"], "since": "soon"}, "not an ISO-8601 date"),
+        ({"repositories": ["a/b"], "shard": 1}, "unknown key 'shard'"),
+        ({"what": "ever"}, "unrecognised event"),
+        ([1, 2], "must be a JSON object"),
+    ],
+)
+def test_malformed_events_are_rejected_clearly(event, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_event(event)
