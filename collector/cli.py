@@ -18,6 +18,7 @@ from collector.logs import configure_logging
 from collector.membership import load_teams_file, parse_instant
 from collector.migrate import assert_schema_current, upgrade_to_head
 from collector.pipeline import RunResult, run
+from collector.report import load_report, render_html
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -35,8 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--file", required=True, type=Path, help="teams JSON file")
     run_cmd = sub.add_parser("run", help="one collection run, exactly what the scheduled Lambda does")
     run_cmd.add_argument("--since", help="first collection of a repository: PRs updated on/after DATE")
+    report = sub.add_parser("report", help="render the views as one self-contained HTML file")
+    report.add_argument("--team", help="only this team")
+    report.add_argument("--weeks", type=int, default=12, help="weeks of history (default 12)")
+    report.add_argument("--out", type=Path, default=Path("report.html"), help="output file (default report.html)")
     demo = sub.add_parser("demo", help="zero-setup showcase on an embedded PostgreSQL and a local fake GitHub")
     demo.add_argument("--keep", action="store_true", help="keep the embedded database directory")
+    demo.add_argument("--out", type=Path, default=Path("dora-demo-report.html"), help="where the demo's report goes")
     return parser
 
 
@@ -58,7 +64,7 @@ def _dispatch(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if args.command == "demo":
         from collector.demo import run_demo  # the embedded server is an optional dependency
 
-        return run_demo(keep=args.keep)
+        return run_demo(keep=args.keep, report_path=args.out)
     if args.command == "migrate":
         settings = load_settings(env, need_github=False)
         engine = store.make_engine(settings.database_url)
@@ -68,6 +74,8 @@ def _dispatch(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         return 0
     if args.command == "teams":
         return _teams_sync(load_settings(env, need_github=False), args.file)
+    if args.command == "report":
+        return _report(load_settings(env, need_github=False), args.team, args.weeks, args.out)
     return _run(load_settings(env), args.since)
 
 
@@ -82,6 +90,25 @@ def _teams_sync(settings: Settings, path: Path) -> int:
         f"({result.teams_removed} teams removed); {result.metric_rows} attribution rows recomputed"
     )
     return 0
+
+
+def _report(settings: Settings, team: str | None, weeks: int, out: Path) -> int:
+    if not 1 <= weeks <= 520:
+        raise ConfigError(f"--weeks must be between 1 and 520 (got {weeks})")
+    engine = store.make_engine(settings.database_url, pool_size=1)
+    with store.database_errors("report"):
+        assert_schema_current(engine)
+        html = render_html(load_report(engine, team=team, weeks=weeks))
+    write_report(out, html)
+    print(f"report written to {out.resolve()}")
+    return 0
+
+
+def write_report(out: Path, html: str) -> None:
+    try:
+        out.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {out}: {exc.strerror}") from None
 
 
 def _run(settings: Settings, since_raw: str | None) -> int:

@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, text
 
 from collector import store
-from collector.cli import summary
+from collector.cli import summary, write_report
 from collector.config import Settings, normalize_database_url
 from collector.errors import CollectorError
 from collector.github_api import GitHubClientFactory
 from collector.logs import configure_logging
 from collector.migrate import upgrade_to_head
 from collector.pipeline import run
+from collector.report import load_report, render_html
 from collector.testing.fake_github import FakeGitHub
 from collector.testing.sample_org import generate_org
 
@@ -35,7 +36,7 @@ DEMO_TOKEN = "demo-token"  # accepted by the local fake only
 DEMO_SEED = 20261122
 
 
-def run_demo(*, keep: bool = False) -> int:
+def run_demo(*, keep: bool = False, report_path: Path = Path("dora-demo-report.html")) -> int:
     configure_logging("WARNING")  # the demo prints tables; JSON logs would drown them
     workdir = Path(tempfile.mkdtemp(prefix="dora-demo-"))  # outside $HOME: the server runs as its own user
     server = _start_postgres(workdir / "pgdata")
@@ -64,6 +65,8 @@ def run_demo(*, keep: bool = False) -> int:
                 result = run(settings, github=github, engine=engine, now=datetime.now(UTC), trigger="demo")
                 print(f"{label}: {summary(result)}")
         _print_views(engine)
+        write_report(report_path, render_html(load_report(engine, team=None, weeks=12)))
+        print(f"\nreport written to {report_path.resolve()}")
         engine.dispose()
         return 0
     finally:

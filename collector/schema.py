@@ -113,6 +113,16 @@ collector_state = Table(
     Column("updated_at", TZ, nullable=False, server_default=func.now()),
 )
 
+analytics_settings = Table(
+    "analytics_settings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("low_sample_min_prs", Integer, nullable=False),
+    CheckConstraint("id = 1", name="ck_analytics_settings_single_row"),
+    CheckConstraint("low_sample_min_prs >= 1", name="ck_analytics_settings_low_sample"),
+    comment="One row of knobs for the views. low_sample_min_prs: months with fewer PRs are flagged low_sample.",
+)
+
 collector_runs = Table(
     "collector_runs",
     metadata,

@@ -55,6 +55,52 @@ def test_applied_view_files_are_never_edited():
 
 # Add a line when a migration starts reading a new file; never change an existing line.
 FROZEN_DIGESTS = {
-    "view_team_velocity.v001.sql": "3dfd257d3dedbecc",
+    "role_dora_reader.v001.sql": "d97edccf9ee9031c",
     "view_dora_lead_time.v001.sql": "0d709377ed25f3d1",
+    "view_dora_lead_time.v002.sql": "89854b49315c7abd",
+    "view_open_pr_age.v001.sql": "4de81879ca3c28e5",
+    "view_pr_attribution.v001.sql": "43c9a7509283086f",
+    "view_pr_titles.v001.sql": "eb96f49cd82d4f96",
+    "view_team_velocity.v001.sql": "3dfd257d3dedbecc",
+    "view_team_velocity.v002.sql": "c73c9441a5e1e967",
+    "view_unattributed_prs.v001.sql": "31258291a47105a0",
+    "view_unmapped_authors.v001.sql": "cf5dcb7af2b7d927",
 }
+
+
+def test_every_sql_file_is_frozen_and_read_by_a_migration():
+    from importlib import resources
+
+    files = {f.name for f in resources.files("collector.sql").iterdir() if f.name.endswith(".sql")}
+    assert files == set(FROZEN_DIGESTS)
+    migrations = "".join(
+        f.read_text() for f in resources.files("collector.migrations.versions").iterdir() if f.name.endswith(".py")
+    )
+    for name in files:
+        stem = name.removesuffix(".sql")
+        view, version = stem.rsplit(".", 1)
+        assert name in migrations or (f'"{view}"' in migrations and f'f"{{view}}.{version}.sql"' in migrations), name
+
+
+def test_downgrade_to_the_first_revision_and_back(pg_server):
+    from alembic import command
+
+    from collector.migrate import alembic_config
+
+    url = create_database(pg_server)
+    fresh = store.make_engine(url)
+    try:
+        upgrade_to_head(fresh)
+        config = alembic_config()
+        with fresh.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0001")
+        assert current_revision(fresh) == "0001"
+        with fresh.connect() as conn:
+            columns = conn.execute(text("SELECT * FROM view_dora_lead_time LIMIT 0")).keys()
+        assert "low_sample" not in columns
+        upgrade_to_head(fresh)
+        assert_schema_current(fresh)
+    finally:
+        fresh.dispose()
+        drop_database(pg_server, url)
