@@ -41,7 +41,6 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--weeks", type=int, default=12, help="weeks of history (default 12)")
     report.add_argument("--out", type=Path, default=Path("report.html"), help="output file (default report.html)")
     demo = sub.add_parser("demo", help="zero-setup showcase on an embedded PostgreSQL and a local fake GitHub")
-    demo.add_argument("--keep", action="store_true", help="keep the embedded database directory")
     demo.add_argument("--out", type=Path, default=Path("dora-demo-report.html"), help="where the demo's report goes")
     return parser
 
@@ -64,7 +63,7 @@ def _dispatch(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if args.command == "demo":
         from collector.demo import run_demo  # the embedded server is an optional dependency
 
-        return run_demo(keep=args.keep, report_path=args.out)
+        return run_demo(report_path=args.out)
     if args.command == "migrate":
         settings = load_settings(env, need_github=False)
         engine = store.make_engine(settings.database_url)
@@ -115,8 +114,7 @@ def _run(settings: Settings, since_raw: str | None) -> int:
     since = _since(since_raw)
     configure_logging(settings.log_level)
     engine = store.make_engine(settings.database_url, pool_size=settings.max_workers + 2)
-    assert settings.github_token is not None
-    github = GitHubClientFactory(token=settings.github_token, base_url=settings.github_api_url)
+    github = GitHubClientFactory.from_settings(settings)
     result = run(settings, github=github, engine=engine, now=datetime.now(UTC), since=since)
     print(summary(result))
     if result.status == "failed":

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
 DEFAULT_LOOKBACK_DAYS = 90
 DEFAULT_MAX_WORKERS = 8
+DEFAULT_MAX_REQUESTS_PER_MINUTE = 850
 # GitHub's secondary limit allows at most 100 concurrent requests per token; stay far below it.
 MAX_MAX_WORKERS = 32
 _REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
@@ -43,6 +44,8 @@ class Settings:
     max_workers: int = DEFAULT_MAX_WORKERS
     lookback_days: int = DEFAULT_LOOKBACK_DAYS
     log_level: str = "INFO"
+    # GitHub's REST secondary limit is 900 points a minute; 0 turns the pacing off.
+    github_max_requests_per_minute: int = DEFAULT_MAX_REQUESTS_PER_MINUTE
 
     @property
     def database_url_redacted(self) -> str:
@@ -71,6 +74,9 @@ def load_settings(environ: Mapping[str, str], *, need_github: bool = True) -> Se
         max_workers=_int(environ, "MAX_WORKERS", DEFAULT_MAX_WORKERS, 1, MAX_MAX_WORKERS),
         lookback_days=_int(environ, "LOOKBACK_DAYS", DEFAULT_LOOKBACK_DAYS, 1, 3650),
         log_level=_log_level(environ),
+        github_max_requests_per_minute=_int(
+            environ, "GITHUB_MAX_REQUESTS_PER_MINUTE", DEFAULT_MAX_REQUESTS_PER_MINUTE, 0, 100_000
+        ),
     )
 
 

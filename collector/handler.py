@@ -34,9 +34,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             return {"skipped": "TEAMS_FILE is not set"}
         synced = store.sync_teams(_engine(settings), load_teams_file(settings.teams_file))
         return {"teams": synced.teams, "memberships": synced.memberships}
-    assert settings.github_token is not None
     deadline = Deadline(context.get_remaining_time_in_millis() / 1000)
-    github = GitHubClientFactory(token=settings.github_token, base_url=settings.github_api_url, deadline=deadline)
+    github = GitHubClientFactory.from_settings(settings, deadline=deadline)
     result = run(
         settings, github=github, engine=_engine(settings), now=datetime.now(UTC), since=invocation.since,
         repositories=invocation.repositories, trigger=invocation.trigger, sync_teams=invocation.sync_teams,

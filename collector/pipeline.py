@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING
 from collector import store
 from collector.errors import CollectorError, GitHubAuthError, GitHubUnavailableError
 from collector.fetch import Listing, list_pull_pages
-from collector.github_api import GitHubClientFactory, GitHubRequestError
+from collector.github_api import DeadlineReached, GitHubClientFactory, GitHubRequestError
 from collector.logs import run_id_var
 from collector.membership import MembershipIndex, load_teams_file
 from collector.migrate import assert_schema_current
+from collector.prefetch import Prefetch
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -184,14 +185,19 @@ def _collect_repository(ctx: _RunContext, repository: str, state: store.RepoStat
     cutoff = state.watermark - WATERMARK_OVERLAP if state.watermark else ctx.since
     listing = Listing(repository, cutoff)
     outcome = RepoOutcome(repository, "done")
+    etag = state.etag if state.watermark else None
     try:
-        for page in list_pull_pages(ctx.github.client(), listing, state.etag if state.watermark else None):
-            written = store.save_page(ctx.engine, repository, page, ctx.index)
-            outcome.prs_seen += len(page)
-            outcome.rows_upserted += written.prs_written + written.metric_rows_written
-            if ctx.abort.is_set() or ctx.deadline.near(DEADLINE_MARGIN_SECONDS):
-                outcome.status = "unfinished"
-                break
+        # The next page downloads while this one is written: the largest repository sets the run's pace.
+        with Prefetch(lambda: list_pull_pages(ctx.github.client(), listing, etag)) as pages:
+            for page in pages:
+                written = store.save_page(ctx.engine, repository, page, ctx.index)
+                outcome.prs_seen += len(page)
+                outcome.rows_upserted += written.prs_written + written.metric_rows_written
+                if ctx.abort.is_set() or ctx.deadline.near(DEADLINE_MARGIN_SECONDS):
+                    outcome.status = "unfinished"
+                    break
+    except DeadlineReached:
+        outcome.status = "unfinished"
     except (GitHubAuthError, GitHubUnavailableError):
         ctx.abort.set()  # nothing else can succeed: stop the other workers before their next request
         raise

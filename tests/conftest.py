@@ -1,19 +1,17 @@
 from __future__ import annotations
 
 import logging
-import uuid
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import psycopg
 import pytest
-from sqlalchemy import Engine, make_url, text
+from sqlalchemy import Engine, text
 
 from collector import store
-from collector.config import normalize_database_url
 from collector.migrate import upgrade_to_head
 from collector.testing.fake_github import FakeGitHub
-from tests.pg import postgres_server
+from collector.testing.postgres import create_database, drop_database, postgres_server
 
 DATA_TABLES = (
     "pr_metrics",
@@ -38,27 +36,8 @@ def _restore_logging():
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
-    with postgres_server() as (url, _source):
+    with postgres_server(os.environ.get("TEST_DATABASE_URL")) as url:
         yield url
-
-
-def _admin(url: str) -> psycopg.Connection:
-    libpq = make_url(normalize_database_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
-    return psycopg.connect(libpq, autocommit=True)
-
-
-def create_database(server_url: str) -> str:
-    """A fresh, empty database on the test server; returns its SQLAlchemy URL."""
-    name = f"dora_test_{uuid.uuid4().hex[:12]}"
-    with _admin(server_url) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return make_url(normalize_database_url(server_url)).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(server_url: str, url: str) -> None:
-    name = make_url(url).database
-    with _admin(server_url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

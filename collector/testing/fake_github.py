@@ -19,6 +19,7 @@ matters for correctness and cost:
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import re
@@ -121,6 +122,7 @@ class FakeGitHub:
         self._in_flight = 0
         self._faults: list[tuple[re.Pattern[str], deque[Fault]]] = []
         self._lock = threading.RLock()
+        self._repo_fragments: dict[int, bytes] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -257,10 +259,17 @@ class FakeGitHub:
         return pulls[(page - 1) * per_page : page * per_page], page, per_page, last
 
     def render_pull(self, repo: FakeRepo, pull: FakePull) -> bytes:
+        """The item's JSON. The repository objects under head and base (most of an item's ~25 KB, as on
+        GitHub) are rendered once per repository and spliced in, so serving stays cheap at scale."""
         with self._lock:
             if pull._rendered is None:
-                pull._rendered = json.dumps(_pull_json(self, repo, pull), separators=(",", ":")).encode()
-            return pull._rendered
+                pull._rendered = _dumps(_pull_json(self, repo, pull))
+            fragment = self._repo_fragments.get(repo.id)
+            if fragment is None:
+                fragment = self._repo_fragments[repo.id] = _dumps(_repo_json(repo))
+        own = pull._rendered
+        # own ends with '"head":{...},"base":{...}}' whose repo values are placeholders (null).
+        return own.replace(b'"repo":null', b'"repo":' + fragment)
 
     def api_origin(self, host_header: str | None) -> str:
         assert self._server is not None
@@ -268,9 +277,19 @@ class FakeGitHub:
         return f"http://{host_header or f'{host!s}:{port}'}"
 
 
+@functools.lru_cache(maxsize=4096)
+def _user_json_cached(login: str, user_type: str, origin: str) -> str:
+    return json.dumps(_user_json_uncached(login, user_type, origin))
+
+
 def _user_json(login: str | None, user_type: str, origin: str) -> dict[str, Any] | None:
     if login is None:
         return None
+    value: dict[str, Any] = json.loads(_user_json_cached(login, user_type, origin))
+    return value
+
+
+def _user_json_uncached(login: str, user_type: str, origin: str) -> dict[str, Any]:
     if user_type == "Bot":
         user = copy.deepcopy(_TEMPLATES["bot_user"])
     else:
@@ -316,13 +335,23 @@ def _pull_json(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> dict[str, An
         draft=pull.draft,
         author_association="MEMBER" if pull.user else "NONE",
     )
-    base_repo = dict(template["base"]["repo"], id=repo.id, name=repo.name, full_name=repo.full_name)
-    base_repo["default_branch"] = repo.default_branch
-    base_repo["url"] = api
     ref = pull.base_ref or repo.default_branch
-    item["base"] = dict(template["base"], ref=ref, label=f"{repo.owner}:{ref}", repo=base_repo)
-    item["head"] = dict(template["head"], ref=f"feature-{pull.number}", label=f"{repo.owner}:feature-{pull.number}")
+    # The repository objects are spliced in by render_pull (the same bytes for every PR of a repository).
+    item["base"] = dict(template["base"], ref=ref, label=f"{repo.owner}:{ref}", repo=None)
+    item["head"] = dict(template["head"], ref=f"feature-{pull.number}", label=f"{repo.owner}:feature-{pull.number}",
+                        repo=None)  # fmt: skip
     return item
+
+
+def _repo_json(repo: FakeRepo) -> dict[str, Any]:
+    base_repo = dict(_TEMPLATES["pull_request_simple"]["base"]["repo"], id=repo.id, name=repo.name)
+    base_repo.update(full_name=repo.full_name, default_branch=repo.default_branch)
+    base_repo["url"] = f"http://github.local/repos/{repo.full_name}"
+    return base_repo
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
 
 
 class _Handler(BaseHTTPRequestHandler):

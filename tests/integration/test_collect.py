@@ -265,6 +265,25 @@ def test_the_deadline_ends_a_run_as_partial_and_the_next_run_completes_it(engine
     assert resumed == snapshot(engine)
 
 
+def test_the_request_pace_ends_a_run_as_partial_not_failed(engine, fake_github, team):
+    from collector.github_api import GitHubClientFactory
+    from collector.pipeline import run
+    from tests.helpers import settings_for
+
+    for i in range(3):
+        add(fake_github, f"acme/r{i}", *[merged_pull(n) for n in range(1, 151)])
+    repos = [f"acme/r{i}" for i in range(3)]
+    # 2 requests a minute and 30 s left: the third request would have to wait past the deadline.
+    github = GitHubClientFactory(
+        token="test-token", base_url=fake_github.base_url, deadline=Deadline(30), max_requests_per_minute=2
+    )
+    result = run(settings_for(fake_github, engine, repos, max_workers=1), github=github, engine=engine, now=NOW)
+    assert result.status == "partial" and result.failed == {}
+    assert len(fake_github.requests) == 2
+    assert collect(engine, fake_github, repos, now=NOW + timedelta(hours=4)).status == "success"
+    assert rows(engine, "SELECT count(*) FROM pull_requests") == [(450,)]
+
+
 # ------------------------------------------------------------------ ledger, lock, concurrency
 
 

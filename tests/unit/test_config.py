@@ -25,6 +25,7 @@ def test_defaults_and_parsing():
     assert settings.repositories == ("acme/api", "acme/web")
     assert settings.github_api_url == "https://api.github.com"
     assert (settings.lookback_days, settings.max_workers, settings.teams_file) == (90, 8, None)
+    assert settings.github_max_requests_per_minute == 850  # under GitHub's 900 points a minute
 
 
 def test_secrets_are_not_in_repr_or_redacted_url():
@@ -46,6 +47,7 @@ def test_secrets_are_not_in_repr_or_redacted_url():
         ({"GITHUB_API_URL": "ftp://example"}, "GITHUB_API_URL must be an http"),
         ({"GITHUB_API_URL": "https://user:pw@example"}, "must not carry credentials"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL must be one of"),
+        ({"GITHUB_MAX_REQUESTS_PER_MINUTE": "-1"}, "GITHUB_MAX_REQUESTS_PER_MINUTE"),
     ],
 )
 def test_bad_settings_get_one_clear_line(override, message):
