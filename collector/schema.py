@@ -101,6 +101,19 @@ pr_metrics = Table(
     UniqueConstraint("team_id", "repository", "pr_number"),
     Index("ix_pr_metrics_pr", "repository", "pr_number"),
     Index("ix_pr_metrics_team_merged", "team_id", "merged_at"),
+    # The views' grouping expressions (migration 0003): range scans and index-only aggregates.
+    Index(
+        "ix_pr_metrics_team_week",
+        "team_id",
+        text("(date_trunc('week', merged_at AT TIME ZONE 'UTC')::date)"),
+        postgresql_include=["allocation_weight", "cycle_time_hours"],
+    ),
+    Index(
+        "ix_pr_metrics_month_team",
+        text("(date_trunc('month', merged_at AT TIME ZONE 'UTC')::date)"),
+        "team_id",
+        postgresql_include=["cycle_time_hours"],
+    ),
 )
 
 collector_state = Table(

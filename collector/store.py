@@ -15,7 +15,7 @@ from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponen
 from collector.attribute import attribute
 from collector.errors import DatabaseError
 from collector.membership import MembershipIndex, TeamSpec
-from collector.models import Membership, MetricRow, PullRequest
+from collector.models import Membership, PullRequest
 from collector.schema import (
     collector_runs,
     collector_state,
@@ -99,71 +99,75 @@ def save_page(engine: Engine, repository: str, prs: Sequence[PullRequest], index
     """Store one listed page in one transaction: PR facts, then the PRs' team rows, replaced exactly.
 
     ``pull_requests`` keeps merged and open PRs; a PR closed without merging is removed (it was
-    stored while it was open). Metric rows of these PRs that no longer apply are deleted.
+    stored while it was open). Metric rows of these PRs that no longer apply are deleted. Rows go
+    through COPY into per-connection staging tables and are merged with one statement per table:
+    a page costs a handful of round trips, whatever its size.
     """
     kept = [pr for pr in prs if pr.is_merged or pr.state == "open"]
     dropped = [pr.number for pr in prs if not pr.is_merged and pr.state != "open"]
     rows = [row for pr in prs for row in attribute(pr, index)]
-    with engine.begin() as conn:
-        _upsert_pull_requests(conn, kept)
+    with engine.begin() as conn, _staging_cursor(conn) as cur:
+        _copy(cur, "stage_pull_requests", _PR_COLUMNS, ([getattr(pr, c) for c in _PR_COLUMNS] for pr in kept))
+        cur.execute(_MERGE_PULL_REQUESTS)
         if dropped:
-            conn.execute(
-                delete(pull_requests).where(
-                    pull_requests.c.repository == repository, pull_requests.c.number.in_(dropped)
-                )
-            )
-        _replace_metrics(conn, repository, [pr.number for pr in prs], rows)
+            cur.execute("DELETE FROM pull_requests WHERE repository = %s AND number = ANY(%s)", (repository, dropped))
+        _copy(cur, "stage_pr_metrics", _METRIC_COLUMNS, ([getattr(r, c) for c in _METRIC_COLUMNS] for r in rows))
+        cur.execute(_DELETE_STALE_METRICS, (repository, [pr.number for pr in prs]))
+        cur.execute(_MERGE_PR_METRICS)
     return PageWrite(prs_written=len(kept), metric_rows_written=len(rows))
 
 
-def _upsert_pull_requests(conn: Connection, prs: Sequence[PullRequest]) -> None:
-    if not prs:
-        return
-    stmt = insert(pull_requests)
-    changed: dict[str, Any] = {c: stmt.excluded[c] for c in _PR_COLUMNS if c not in ("repository", "number")}
-    changed["collected_at"] = func.now()
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["repository", "number"],
-            set_=changed,
-            # Re-sent boundary PRs (the overlap) that did not change cost no write.
-            where=pull_requests.c.updated_at.is_distinct_from(stmt.excluded.updated_at),
-        ),
-        [{c: getattr(pr, c) for c in _PR_COLUMNS} for pr in prs],
-    )
+def _set_list(columns: Sequence[str], keys: Sequence[str]) -> str:
+    return ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in keys)
 
 
-def _replace_metrics(conn: Connection, repository: str, numbers: Sequence[int], rows: Sequence[MetricRow]) -> None:
-    if not numbers:
-        return
-    conn.execute(
-        text(
-            "DELETE FROM pr_metrics m WHERE m.repository = :repo AND m.pr_number = ANY(:numbers) "
-            "AND NOT EXISTS (SELECT 1 FROM unnest(CAST(:keep_numbers AS int[]), CAST(:keep_teams AS int[])) "
-            "AS k(n, t) WHERE k.n = m.pr_number AND k.t = m.team_id)"
-        ),
-        {
-            "repo": repository,
-            "numbers": list(numbers),
-            "keep_numbers": [r.pr_number for r in rows],
-            "keep_teams": [r.team_id for r in rows],
-        },
-    )
-    if not rows:
-        return
-    stmt = insert(pr_metrics)
-    updatable = [c for c in _METRIC_COLUMNS if c not in ("team_id", "repository", "pr_number")]
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["team_id", "repository", "pr_number"],
-            set_={c: stmt.excluded[c] for c in updatable},
-        ),
-        [_metric_params(r) for r in rows],
-    )
+_MERGE_PULL_REQUESTS = (
+    f"INSERT INTO pull_requests ({', '.join(_PR_COLUMNS)}) SELECT {', '.join(_PR_COLUMNS)} FROM stage_pull_requests "
+    f"ON CONFLICT (repository, number) DO UPDATE SET {_set_list(_PR_COLUMNS, ('repository', 'number'))}, "
+    "collected_at = now() "
+    # Re-sent boundary PRs (the overlap) that did not change cost no write.
+    "WHERE pull_requests.updated_at IS DISTINCT FROM EXCLUDED.updated_at"
+)
+_METRIC_KEYS = ("team_id", "repository", "pr_number")
+_METRIC_VALUES = [c for c in _METRIC_COLUMNS if c not in _METRIC_KEYS]
+_MERGE_PR_METRICS = (
+    f"INSERT INTO pr_metrics ({', '.join(_METRIC_COLUMNS)}) SELECT {', '.join(_METRIC_COLUMNS)} FROM stage_pr_metrics "
+    f"ON CONFLICT (team_id, repository, pr_number) DO UPDATE SET {_set_list(_METRIC_COLUMNS, _METRIC_KEYS)} "
+    f"WHERE ({', '.join('pr_metrics.' + c for c in _METRIC_VALUES)}) "
+    f"IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in _METRIC_VALUES)})"
+)
+# A PR that no longer belongs to a team loses that row.
+_DELETE_STALE_METRICS = (
+    "DELETE FROM pr_metrics m WHERE m.repository = %s AND m.pr_number = ANY(%s) AND NOT EXISTS "
+    "(SELECT 1 FROM stage_pr_metrics s WHERE s.pr_number = m.pr_number AND s.team_id = m.team_id)"
+)
 
 
-def _metric_params(row: MetricRow) -> dict[str, Any]:
-    return {c: getattr(row, c) for c in _METRIC_COLUMNS}
+def _staging_cursor(conn: Connection) -> psycopg.Cursor[Any]:
+    """A cursor on the transaction's connection, with its temporary staging tables in place.
+
+    They are created once per pooled connection (``ON COMMIT DELETE ROWS`` empties them at commit).
+    """
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)
+    cur = raw.cursor()
+    if not conn.connection.info.get("staging"):
+        cur.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS stage_pull_requests "
+            "(LIKE pull_requests INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        cur.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS stage_pr_metrics ON COMMIT DELETE ROWS AS "
+            f"SELECT {', '.join(_METRIC_COLUMNS)} FROM pr_metrics WITH NO DATA"
+        )
+        conn.connection.info["staging"] = True
+    return cur
+
+
+def _copy(cur: psycopg.Cursor[Any], table: str, columns: Sequence[str], rows: Iterable[list[Any]]) -> None:
+    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 # ---------------------------------------------------------------- watermarks

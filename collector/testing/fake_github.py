@@ -97,6 +97,7 @@ class RequestRecord:
     status: int
     counted: bool
     if_none_match: bool
+    at: float = 0.0  # time.monotonic() when answered
 
 
 class FakeGitHub:
@@ -510,5 +511,5 @@ class _Handler(BaseHTTPRequestHandler):
     def _record(self, path: str, query: dict[str, str], status: int, counted: bool) -> None:
         with self.fake._lock:
             self.fake.requests.append(
-                RequestRecord("GET", path, query, status, counted, "If-None-Match" in self.headers)
+                RequestRecord("GET", path, query, status, counted, "If-None-Match" in self.headers, time.monotonic())
             )

@@ -1,0 +1,569 @@
+"""The collector's costs side by side, at organisation scale: ``python -m bench`` (``--small`` in CI).
+
+GitHub budget, wall time, memory, database write rate, re-attribution and analyst query latency,
+each against its physical or contractual floor. The collector runs as a separate process (the CLI,
+exactly as users run it) against the package's fake GitHub, which adds a per-request latency, and a
+real PostgreSQL (``BENCH_DATABASE_URL``, else Docker, else the embedded wheel).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from sqlalchemy import Engine, text
+
+from collector import store
+from collector.attribute import attribute
+from collector.membership import parse_teams
+from collector.migrate import upgrade_to_head
+from collector.models import PullRequest
+from collector.testing.fake_github import FakeGitHub, FakePull
+from collector.testing.postgres import create_database, drop_database, postgres_server
+from collector.testing.sample_org import SampleOrg, generate_org, heavy_tail_sizes
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+TOKEN = "bench-token"
+OUT = Path(__file__).parent / "out"
+
+
+@dataclass(frozen=True)
+class Scale:
+    repos: int
+    total_prs: int
+    largest: int
+    teams: int
+    people: int
+    latency: float
+    workers: int
+    repeats: int
+    analyst_rows: int
+
+
+FULL = Scale(repos=50, total_prs=100_000, largest=30_000, teams=12, people=150, latency=0.05, workers=8,
+             repeats=3, analyst_rows=1_000_000)  # fmt: skip
+SMALL = Scale(repos=6, total_prs=1_500, largest=600, teams=4, people=24, latency=0.01, workers=8,
+              repeats=1, analyst_rows=20_000)  # fmt: skip
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    position = q * (len(ordered) - 1)
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+# ---------------------------------------------------------------- the organisation
+
+
+def build_org(scale: Scale, seed: int) -> SampleOrg:
+    sizes = heavy_tail_sizes(seed, scale.repos, scale.total_prs, scale.largest)
+    people = [f"dev{i:03d}" for i in range(scale.people)]
+    teams = [f"team-{i:02d}" for i in range(scale.teams)]
+    return generate_org(seed=seed, now=datetime.now(UTC), repo_sizes=sizes, people=people, teams=teams,
+                        days=3 * 365, org="bench", unmapped_people=5)  # fmt: skip
+
+
+def pages(count: int) -> int:
+    return max(1, math.ceil(count / 100))
+
+
+def listing_stats(org: SampleOrg) -> dict[str, Any]:
+    listed = {repo: len(pulls) for repo, pulls in org.pulls.items()}
+    closed = {repo: sum(1 for p in pulls if p.state == "closed") for repo, pulls in org.pulls.items()}
+    return {
+        "prs": sum(listed.values()),
+        "merged_prs": sum(1 for pulls in org.pulls.values() for p in pulls if p.merged_at is not None),
+        "closed_prs": sum(closed.values()),
+        # The floor of the issue: one request per 100 closed PRs per repository plus one per repository.
+        "floor_requests": sum(math.ceil(c / 100) + 1 for c in closed.values()),
+        "pages": {repo: pages(n) for repo, n in listed.items()},
+    }
+
+
+# ---------------------------------------------------------------- running the collector
+
+
+@dataclass
+class CliRun:
+    wall_seconds: float
+    peak_rss_mb: float
+    requests: int
+    counted_requests: int
+    not_modified: int
+    max_in_flight: int
+    peak_requests_per_minute: int
+    exit_code: int
+
+
+def run_collector(fake: FakeGitHub, env: dict[str, str], *args: str) -> CliRun:
+    fake.clear_log()
+    started = time.monotonic()
+    process = subprocess.Popen([sys.executable, "-m", "collector", *args], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    assert process.stderr is not None
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.monotonic() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"collector exited {process.returncode}: {stderr.decode()[-2000:]}")
+    log = list(fake.requests)
+    times = sorted(r.at for r in log)
+    window = max((sum(1 for t in times[i:] if t < start + 60) for i, start in enumerate(times)), default=0)
+    return CliRun(
+        wall_seconds=wall,
+        peak_rss_mb=usage.ru_maxrss / 1024,
+        requests=len(log),
+        counted_requests=sum(1 for r in log if r.counted),
+        not_modified=sum(1 for r in log if r.status == 304),
+        max_in_flight=fake.max_in_flight,
+        peak_requests_per_minute=window,
+        exit_code=process.returncode,
+    )
+
+
+def paced_floor_seconds(requests: int, per_minute: int, ideal: float, latency: float) -> float:
+    """With at most ``per_minute`` requests in any 60 s, request k starts no earlier than 60 s after request
+    k - per_minute: the last one waits 60 * floor((n - 1) / per_minute) s, then takes a round trip."""
+    return max(ideal, 60.0 * ((requests - 1) // per_minute) + latency)
+
+
+def last_run_duration(engine: Engine) -> float:
+    with engine.connect() as conn:
+        return float(
+            conn.execute(
+                text(
+                    "SELECT extract(epoch FROM finished_at - started_at) FROM collector_runs "
+                    "ORDER BY started_at DESC LIMIT 1"
+                )
+            ).scalar_one()
+        )
+
+
+def reset_collected(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE pull_requests, pr_metrics, collector_state, collector_runs"))
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+
+
+# ---------------------------------------------------------------- database write rate
+
+
+def to_models(org: SampleOrg, limit: int) -> list[list[PullRequest]]:
+    """Pages of 100 models, as the fetch stage hands them to the store."""
+    result: list[list[PullRequest]] = []
+    for repo, pulls in org.pulls.items():
+        models = [_model(repo, p) for p in pulls if p.merged_at is not None or p.state == "open"]
+        result.extend(models[i : i + 100] for i in range(0, len(models), 100))
+        if sum(len(p) for p in result) >= limit:
+            break
+    return result
+
+
+def _model(repo: str, pull: FakePull) -> PullRequest:
+    login = pull.user if pull.user not in (None, "ghost") else None
+    return PullRequest(repo, pull.number, pull.title, login, pull.user_type == "Bot", pull.state, pull.draft,
+                       pull.base_ref or "main", "main", pull.created_at, pull.updated_at, pull.closed_at,
+                       pull.merged_at)  # fmt: skip
+
+
+def write_rates(engine: Engine, page_list: list[list[PullRequest]], repeats: int) -> dict[str, Any]:
+    index = store.load_index(engine)
+    upsert, copy = [], []
+    rows_total = 0
+    for _ in range(repeats):
+        reset_collected(engine)
+        started = time.perf_counter()
+        rows_total = 0
+        for page in page_list:
+            written = store.save_page(engine, page[0].repository, page, index)
+            rows_total += written.prs_written + written.metric_rows_written
+        upsert.append(rows_total / (time.perf_counter() - started))
+        copy.append(_copy_rate(engine, page_list, index))
+    return {
+        "rows": rows_total,
+        "upsert_rows_per_second": median(upsert),
+        "copy_rows_per_second": median(copy),
+        "ratio": median(upsert) / median(copy),
+    }
+
+
+def _copy_rate(engine: Engine, page_list: list[list[PullRequest]], index: Any) -> float:
+    """COPY of the same rows into scratch tables shaped like the real ones (same indexes and keys)."""
+    pr_columns = store._PR_COLUMNS
+    metric_columns = store._METRIC_COLUMNS
+    prs = [[getattr(pr, c) for c in pr_columns] for page in page_list for pr in page]
+    metrics = [
+        [getattr(r, c) for c in metric_columns] for page in page_list for pr in page for r in attribute(pr, index)
+    ]
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS scratch_pull_requests, scratch_pr_metrics"))
+        conn.execute(text("CREATE TABLE scratch_pull_requests (LIKE pull_requests INCLUDING ALL)"))
+        conn.execute(text("CREATE TABLE scratch_pr_metrics (LIKE pr_metrics INCLUDING ALL)"))
+    raw = engine.raw_connection()
+    try:
+        connection = raw.driver_connection
+        assert isinstance(connection, psycopg.Connection)
+        started = time.perf_counter()
+        with connection.cursor() as cur:
+            with cur.copy(f"COPY scratch_pull_requests ({', '.join(pr_columns)}) FROM STDIN") as copy:
+                for row in prs:
+                    copy.write_row(row)
+            with cur.copy(f"COPY scratch_pr_metrics ({', '.join(metric_columns)}) FROM STDIN") as copy:
+                for row in metrics:
+                    copy.write_row(row)
+        connection.commit()
+        elapsed = time.perf_counter() - started
+    finally:
+        raw.close()
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE scratch_pull_requests, scratch_pr_metrics"))
+    return (len(prs) + len(metrics)) / elapsed
+
+
+# ---------------------------------------------------------------- re-attribution
+
+
+def moved_teams(document: dict[str, Any], seed: int) -> dict[str, Any]:
+    """The same teams file with a tenth of the full-time people moved to another team a year ago."""
+    rng = random.Random(seed)
+    moved = json.loads(json.dumps(document))
+    teams = moved["teams"]
+    when = (datetime.now(UTC) - timedelta(days=365)).date().isoformat()
+    for team in teams:
+        keep = []
+        for member in team["members"]:
+            if (
+                member["left_at"] is None
+                and member["allocation_weight"] == 1
+                and rng.random() < 0.1
+                and member["joined_at"] < when
+            ):
+                other = rng.choice([t for t in teams if t is not team])
+                keep.append({**member, "left_at": when})
+                other["members"].append({**member, "joined_at": when, "left_at": None})
+            else:
+                keep.append(member)
+        team["members"] = keep
+    return moved
+
+
+def reattribution(engine: Engine, fake: FakeGitHub, documents: list[dict[str, Any]], repeats: int) -> dict[str, Any]:
+    fake.clear_log()
+    timings = []
+    rows = 0
+    for i in range(repeats * 2):
+        specs = parse_teams(json.dumps(documents[i % 2]))
+        started = time.perf_counter()
+        rows = store.sync_teams(engine, specs).metric_rows
+        timings.append(time.perf_counter() - started)
+    return {"seconds": median(timings), "metric_rows": rows, "github_requests": len(fake.requests)}
+
+
+# ---------------------------------------------------------------- analyst queries
+
+
+def analyst_queries(server_url: str, rows: int, repeats: int) -> dict[str, Any]:
+    url = create_database(server_url, prefix="dora_bench_analyst")
+    engine = store.make_engine(url, pool_size=2)
+    try:
+        upgrade_to_head(engine)
+        started = time.perf_counter()
+        _fill_metrics(engine, rows)
+        fill_seconds = time.perf_counter() - started
+        queries = {
+            "one_team_12_weeks_velocity": (
+                "SELECT * FROM view_team_velocity WHERE team_id = :team "
+                "AND week >= date_trunc('week', now() AT TIME ZONE 'UTC')::date - 77 ORDER BY week",
+                60 * repeats,
+            ),
+            "all_teams_12_months_lead_time": (
+                "SELECT * FROM view_dora_lead_time "
+                "WHERE month >= (date_trunc('month', now() AT TIME ZONE 'UTC') - interval '11 months')::date",
+                15 * repeats,
+            ),
+            "full_scan_view_team_velocity": ("SELECT * FROM view_team_velocity", 5 * repeats),
+            "full_scan_view_dora_lead_time": ("SELECT * FROM view_dora_lead_time", 5 * repeats),
+            "full_scan_view_pr_attribution": ("SELECT * FROM view_pr_attribution", 3 * repeats),
+        }
+        results = {"rows": rows, "fill_seconds": fill_seconds}
+        for name, (sql, count) in queries.items():
+            results[name] = _latencies(engine, sql, count)
+        return results
+    finally:
+        engine.dispose()
+        drop_database(server_url, url)
+
+
+def _fill_metrics(engine: Engine, rows: int) -> None:
+    """``rows`` pr_metrics rows over 3 years and 12 teams, generated in the database."""
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO teams (name) SELECT 'team-' || lpad(g::text, 2, '0') FROM generate_series(1, 12) g")
+        )
+        conn.execute(text(
+            "INSERT INTO team_memberships (team_id, github_username, allocation_weight, joined_at) "
+            "SELECT id, 'dev' || id, 1, now() - interval '5 years' FROM teams"
+        ))  # fmt: skip
+        conn.execute(text("SELECT setseed(0.42)"))
+        conn.execute(
+            text(
+                """
+                INSERT INTO pr_metrics (team_id, membership_id, repository, pr_number, author, title, created_at,
+                                        merged_at, closed_at, cycle_time_hours, state, created_date, allocation_weight)
+                SELECT t.id, t.id, 'bench/service-' || (g % 50), g, 'dev' || t.id, 'Change ' || g,
+                       m.merged_at - make_interval(secs => h * 3600), m.merged_at, m.merged_at, h, 'merged',
+                       (m.merged_at - make_interval(secs => h * 3600))::date, 1
+                FROM generate_series(1, :rows) AS g
+                CROSS JOIN LATERAL (SELECT 1 + (g % 12) AS id) AS t
+                CROSS JOIN LATERAL (SELECT now() - random() * interval '3 years' AS merged_at) AS m
+                -- lead time: log-normal, median 20 h (Box-Muller)
+                CROSS JOIN LATERAL (
+                    SELECT exp(ln(20) + 1.1 * sqrt(-2 * ln(random())) * cos(2 * pi() * random())) AS h
+                ) AS c
+                """
+            ),
+            {"rows": rows},
+        )
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE pr_metrics"))
+
+
+def _latencies(engine: Engine, sql: str, count: int) -> dict[str, float]:
+    timings = []
+    with engine.connect() as conn:
+        for i in range(count):
+            started = time.perf_counter()
+            conn.execute(text(sql), {"team": 1 + i % 12}).all()
+            timings.append((time.perf_counter() - started) * 1000)
+    return {"p50_ms": percentile(timings, 0.5), "p95_ms": percentile(timings, 0.95), "runs": count}
+
+
+# ---------------------------------------------------------------- the whole benchmark
+
+
+def collector_env(database_url: str, fake: FakeGitHub, org: SampleOrg, teams_file: Path, workers: int,
+                  per_minute: int) -> dict[str, str]:  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DATABASE_"))}
+    env.update(DATABASE_URL=database_url, GITHUB_TOKEN=TOKEN, GITHUB_API_URL=fake.base_url,
+               REPOSITORIES=",".join(org.repositories), TEAMS_FILE=str(teams_file), MAX_WORKERS=str(workers),
+               GITHUB_MAX_REQUESTS_PER_MINUTE=str(per_minute), LOG_LEVEL="WARNING")  # fmt: skip
+    return env
+
+
+def benchmark(scale: Scale, seed: int, server_url: str, say: Callable[[str], None]) -> dict[str, Any]:
+    say(f"generating the organisation ({scale.total_prs} PRs in {scale.repos} repositories)")
+    org = build_org(scale, seed)
+    stats = listing_stats(org)
+    workdir = Path(tempfile.mkdtemp(prefix="dora-bench-"))
+    teams_file = workdir / "teams.json"
+    teams_file.write_text(json.dumps(org.teams_document))
+    database_url = create_database(server_url, prefix="dora_bench")
+    engine = store.make_engine(database_url, pool_size=4)
+    results: dict[str, Any] = {"listing": {k: v for k, v in stats.items() if k != "pages"}}
+    try:
+        upgrade_to_head(engine)
+        with FakeGitHub(tokens=[TOKEN], latency=scale.latency) as fake:
+            org.serve(fake)
+            since = "2000-01-01"
+            largest_pages = max(stats["pages"].values())
+            total_pages = sum(stats["pages"].values())
+            ideal = max(largest_pages, total_pages / scale.workers) * scale.latency
+
+            say("backfill, requests paced under GitHub's secondary limit (the default)")
+            env = collector_env(database_url, fake, org, teams_file, scale.workers, 850)
+            reset_collected(engine)
+            paced = run_collector(fake, env, "run", "--since", since)
+            paced_seconds = last_run_duration(engine)
+            paced_floor = paced_floor_seconds(paced.requests, 850, ideal, scale.latency)
+            results["backfill_paced"] = {**asdict(paced), "run_seconds": paced_seconds, "floor_seconds": paced_floor,
+                                         "ratio_to_floor": paced_seconds / paced_floor}  # fmt: skip
+
+            say(f"backfill, unpaced, {scale.repeats}x (wall time vs the latency-bound ideal)")
+            env_unpaced = collector_env(database_url, fake, org, teams_file, scale.workers, 0)
+            runs, durations = [], []
+            for _ in range(scale.repeats):
+                reset_collected(engine)
+                runs.append(run_collector(fake, env_unpaced, "run", "--since", since))
+                durations.append(last_run_duration(engine))
+            wall = median([r.wall_seconds for r in runs])
+            duration = median(durations)
+            last = runs[-1]
+            results["backfill"] = {
+                "process_wall_seconds": wall,
+                "run_seconds": duration,  # from the ledger: the run itself, without interpreter start-up
+                "ideal_seconds": ideal,
+                "ratio_to_ideal": duration / ideal,
+                "largest_repository_pages": largest_pages,
+                "total_pages": total_pages,
+                "requests": last.requests,
+                "floor_requests": stats["floor_requests"],
+                "ratio_to_floor": last.requests / stats["floor_requests"],
+                "prs_per_second": stats["prs"] / duration,
+                "peak_rss_mb": max(r.peak_rss_mb for r in runs),
+                "max_in_flight": max(r.max_in_flight for r in runs),
+                "peak_requests_per_minute": max(r.peak_requests_per_minute for r in runs),
+            }
+
+            say(f"quiet incremental run, {scale.repeats}x")
+            quiet = [run_collector(fake, env, "run") for _ in range(scale.repeats)]
+            results["quiet"] = {
+                "wall_seconds": median([q.wall_seconds for q in quiet]),
+                "requests_per_repository": quiet[-1].requests / scale.repos,
+                "counted_requests_per_repository": quiet[-1].counted_requests / scale.repos,
+            }
+
+            say("incremental run after 1% of PRs changed")
+            rng = random.Random(seed)
+            changed = rng.sample([(repo, p.number) for repo, pulls in org.pulls.items() for p in pulls],
+                                 k=max(1, stats["prs"] // 100))  # fmt: skip
+            now = datetime.now(UTC)
+            for repo, number in changed:
+                fake.update_pull(repo, number, updated_at=now, title=f"edited {number}")
+            after = run_collector(fake, env, "run")
+            results["changed_1_percent"] = {
+                "prs_changed": len(changed),
+                "wall_seconds": after.wall_seconds,
+                "requests": after.requests,
+                "counted_requests": after.counted_requests,
+            }
+
+            say("re-attribution after a membership change (teams sync)")
+            documents = [moved_teams(org.teams_document, seed), org.teams_document]
+            results["reattribution"] = reattribution(engine, fake, documents, scale.repeats)
+
+            say("database write rate: the upsert path vs COPY of the same rows")
+            page_list = to_models(org, limit=min(stats["prs"], 30_000))
+            results["write_rate"] = write_rates(engine, page_list, scale.repeats)
+    finally:
+        engine.dispose()
+        drop_database(server_url, database_url)
+    say(f"analyst queries at {scale.analyst_rows} pr_metrics rows")
+    results["analyst"] = analyst_queries(server_url, scale.analyst_rows, scale.repeats)
+    return results
+
+
+TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], float], float, str]] = [
+    ("backfill requests / floor", "backfill", lambda r: r["backfill"]["ratio_to_floor"], 1.02, "<="),
+    ("quiet run requests per repository", "quiet", lambda r: r["quiet"]["requests_per_repository"], 1.0, "<="),
+    (
+        "quiet run counted requests per repository",
+        "quiet",
+        lambda r: r["quiet"]["counted_requests_per_repository"],
+        0.1,
+        "<=",
+    ),
+    ("quiet run wall seconds", "quiet", lambda r: r["quiet"]["wall_seconds"], 3.0, "<="),
+    ("backfill wall / ideal (unpaced)", "backfill", lambda r: r["backfill"]["ratio_to_ideal"], 1.25, "<="),
+    ("backfill paced wall / floor", "backfill", lambda r: r["backfill_paced"]["ratio_to_floor"], 1.25, "<="),
+    ("backfill max concurrent requests", "backfill", lambda r: r["backfill"]["max_in_flight"], 100, "<"),
+    (
+        "paced backfill peak requests per minute",
+        "backfill",
+        lambda r: r["backfill_paced"]["peak_requests_per_minute"],
+        900,
+        "<",
+    ),
+    ("upsert rate / COPY rate", "write", lambda r: r["write_rate"]["ratio"], 0.5, ">="),
+    ("backfill peak RSS MB", "backfill", lambda r: r["backfill"]["peak_rss_mb"], 256, "<="),
+    ("re-attribution seconds", "reattribution", lambda r: r["reattribution"]["seconds"], 10, "<="),
+    ("re-attribution GitHub requests", "reattribution", lambda r: r["reattribution"]["github_requests"], 0, "<="),
+    ("one-team velocity p95 ms", "analyst", lambda r: r["analyst"]["one_team_12_weeks_velocity"]["p95_ms"], 50, "<="),
+    (
+        "all-teams lead time p95 ms",
+        "analyst",
+        lambda r: r["analyst"]["all_teams_12_months_lead_time"]["p95_ms"],
+        500,
+        "<=",
+    ),
+]
+
+
+def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for name, _, get, target, op in TARGETS:
+        value = get(results)
+        met = {"<=": value <= target, "<": value < target, ">=": value >= target}[op]
+        rows.append({"target": name, "value": round(value, 3), "limit": f"{op} {target}", "met": met})
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    widths = [max(len(str(r[k])) for r in [*rows, {"target": "target", "value": "value", "limit": "target",
+              "met": "met"}]) for k in ("target", "value", "limit", "met")]  # fmt: skip
+    lines = [f"{'target':<{widths[0]}}  {'value':>{widths[1]}}  {'limit':<{widths[2]}}  met"]
+    lines += [f"{r['target']:<{widths[0]}}  {r['value']!s:>{widths[1]}}  {r['limit']:<{widths[2]}}  "
+              f"{'yes' if r['met'] else 'NO'}" for r in rows]  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--small", action="store_true", help="a few seconds' version (CI), not the targets' scale")
+    parser.add_argument("--seed", type=int, default=20261122)
+    parser.add_argument("--json", type=Path, help="where to write the results (default bench/out/<size>.json)")
+    args = parser.parse_args(argv)
+    scale = SMALL if args.small else FULL
+
+    def say(message: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+    started = time.monotonic()
+    with postgres_server(os.environ.get("BENCH_DATABASE_URL")) as server_url:
+        results = benchmark(scale, args.seed, server_url, say)
+        with psycopg.connect(_libpq(server_url)) as conn:
+            server_version = conn.execute("SHOW server_version").fetchone()
+    report = {
+        "scale": asdict(scale),
+        "seed": args.seed,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "postgres": server_version[0] if server_version else None,
+        },
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "duration_seconds": round(time.monotonic() - started, 1),
+        "results": results,
+        "verdicts": verdicts(results),
+    }
+    out = args.json or OUT / ("small.json" if args.small else "full.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=str))
+    print(table(report["verdicts"]))
+    print(f"\nresults: {out}")
+    return 0
+
+
+def _libpq(url: str) -> str:
+    from sqlalchemy import make_url
+
+    from collector.config import normalize_database_url
+
+    return make_url(normalize_database_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
