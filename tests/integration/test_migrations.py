@@ -12,7 +12,6 @@ from collector.schema import metadata
 from tests.conftest import create_database, drop_database
 from tests.helpers import rows
 
-
 # alembic cannot compare expression indexes with INCLUDE columns; they are checked by definition below.
 EXPRESSION_INDEXES = {
     "ix_pr_metrics_team_week": "(team_id, ((date_trunc('week'::text, (merged_at AT TIME ZONE 'UTC'::text)))::date)) "
