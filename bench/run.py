@@ -338,10 +338,11 @@ def _fill_metrics(engine: Engine, rows: int) -> None:
                        (m.merged_at - make_interval(secs => h * 3600))::date, 1
                 FROM generate_series(1, :rows) AS g
                 CROSS JOIN LATERAL (SELECT 1 + (g % 12) AS id) AS t
-                CROSS JOIN LATERAL (SELECT now() - random() * interval '3 years' AS merged_at) AS m
+                -- Each lateral draws per row because it mentions g (an uncorrelated one is computed once).
+                CROSS JOIN LATERAL (SELECT now() - (random() + 0 * g) * interval '3 years' AS merged_at) AS m
                 -- lead time: log-normal, median 20 h (Box-Muller)
                 CROSS JOIN LATERAL (
-                    SELECT exp(ln(20) + 1.1 * sqrt(-2 * ln(random())) * cos(2 * pi() * random())) AS h
+                    SELECT exp(ln(20) + 1.1 * sqrt(-2 * ln(1 - random() + 0 * g)) * cos(2 * pi() * random())) AS h
                 ) AS c
                 """
             ),

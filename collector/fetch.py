@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
+from collector.github_api import GitHubClient, GitHubRequestError
 from collector.models import PullRequest
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-    from collector.github_api import GitHubClient
 
 _NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
 GHOST_LOGIN = "ghost"  # GitHub's stand-in for deleted accounts
@@ -54,8 +55,7 @@ def list_pull_pages(client: GitHubClient, listing: Listing, known_etag: str | No
         listing.pages_read += 1
         if first:
             listing.etag = response.headers.get("etag")
-        items = response.data if isinstance(response.data, list) else []
-        prs = [pull_from_json(item, listing.repository) for item in items]
+        prs = decode_page(response.body, listing.repository)
         fresh = [pr for pr in prs if pr.updated_at >= listing.cutoff]
         if fresh and listing.newest_update is None:
             listing.newest_update = max(pr.updated_at for pr in fresh)
@@ -68,35 +68,70 @@ def list_pull_pages(client: GitHubClient, listing: Listing, known_etag: str | No
             return
 
 
+class _User(msgspec.Struct):
+    login: str
+    type: str | None = None
+
+
+class _Repo(msgspec.Struct):
+    default_branch: str = ""
+
+
+class _Base(msgspec.Struct):
+    ref: str = ""
+    repo: _Repo | None = None
+
+
+class _ListedPull(msgspec.Struct):
+    """The list fields we read. Everything else in an item (``head``, ``_links``, most of ``base.repo``:
+    about 25 KB of its ~25.5 KB) is skipped by the decoder without ever becoming Python objects."""
+
+    number: int
+    state: str
+    created_at: datetime
+    updated_at: datetime
+    title: str | None = None
+    user: _User | None = None
+    draft: bool | None = None
+    closed_at: datetime | None = None
+    merged_at: datetime | None = None
+    base: _Base | None = None
+
+
+_PAGE = msgspec.json.Decoder(list[_ListedPull])
+
+
+def decode_page(body: str | bytes, repository: str) -> list[PullRequest]:
+    try:
+        items = _PAGE.decode(body)
+    except msgspec.ValidationError as exc:
+        raise GitHubRequestError(f"unexpected list answer from GitHub: {exc}") from None
+    return [_model(item, repository) for item in items]
+
+
 def pull_from_json(item: dict[str, Any], repository: str) -> PullRequest:
-    user = item.get("user")
-    login = user.get("login") if isinstance(user, dict) else None
-    user_type = user.get("type") if isinstance(user, dict) else None
-    base = item.get("base") or {}
-    base_repo = base.get("repo") or {}
+    """One item as a plain dict (tests, tools): the same conversion as a decoded page."""
+    return decode_page(msgspec.json.encode([item]), repository)[0]
+
+
+def _model(item: _ListedPull, repository: str) -> PullRequest:
+    login = item.user.login if item.user else None
+    base = item.base or _Base()
     return PullRequest(
         repository=repository,
-        number=int(item["number"]),
-        title=item.get("title") or "",
+        number=item.number,
+        title=item.title or "",
         author=None if login in (None, GHOST_LOGIN) else login,
-        is_bot=user_type == "Bot" or (login or "").endswith("[bot]"),
-        state=item["state"],
-        draft=bool(item.get("draft")),
-        base_ref=base.get("ref") or "",
-        default_branch=base_repo.get("default_branch") or "",
-        created_at=_time(item["created_at"]),
-        updated_at=_time(item["updated_at"]),
-        closed_at=_optional_time(item.get("closed_at")),
-        merged_at=_optional_time(item.get("merged_at")),
+        is_bot=(item.user is not None and item.user.type == "Bot") or (login or "").endswith("[bot]"),
+        state=item.state,
+        draft=bool(item.draft),
+        base_ref=base.ref,
+        default_branch=base.repo.default_branch if base.repo else "",
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        closed_at=item.closed_at,
+        merged_at=item.merged_at,
     )
-
-
-def _time(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
-def _optional_time(value: str | None) -> datetime | None:
-    return None if value is None else _time(value)
 
 
 def _next_url(link: str | None) -> str | None:

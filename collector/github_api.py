@@ -50,7 +50,7 @@ _CONNECTION_ERRORS = (
 class Response:
     status: int
     headers: dict[str, str]
-    data: Any
+    body: str  # decoded by the caller, which knows what it expects (fetch.decode_page)
 
 
 class RequestStats:
@@ -235,11 +235,10 @@ class GitHubClient:
         response_headers = {k.lower(): v for k, v in raw_headers.items()}
         self._factory.stats.record(status, response_headers)
         if status == 304:
-            return Response(status, response_headers, None)
-        data = _json(body)
+            return Response(status, response_headers, "")
         if status >= 400:
-            raise _classify(status, response_headers, data, self._factory.policy)
-        return Response(status, response_headers, data)
+            raise _classify(status, response_headers, _json(body), self._factory.policy)
+        return Response(status, response_headers, body if isinstance(body, str) else "")
 
 
 def _classify(status: int, headers: dict[str, str], data: Any, policy: RetryPolicy) -> Exception:

@@ -115,8 +115,11 @@ def run(
     with store.database_errors("database"):
         assert_schema_current(engine)
         if sync_teams and settings.teams_file is not None:
-            sync = store.sync_teams(engine, load_teams_file(settings.teams_file))
-            log.info("teams synced", extra={"teams": sync.teams, "memberships": sync.memberships})
+            sync = store.sync_teams(engine, load_teams_file(settings.teams_file), force=False)
+            log.info(
+                "teams synced",
+                extra={"teams": sync.teams, "memberships": sync.memberships, "reattributed": sync.reattributed},
+            )
     run_id = uuid.uuid4()
     token = run_id_var.set(str(run_id))
     try:

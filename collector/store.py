@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import psycopg
-from sqlalchemy import Connection, Engine, Text, create_engine, delete, func, select, text, update
+from sqlalchemy import Connection, Engine, Text, create_engine, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
@@ -220,6 +220,7 @@ class TeamSyncResult:
     memberships: int
     teams_removed: int
     metric_rows: int
+    reattributed: bool
 
 
 def load_memberships(conn: Connection) -> list[Membership]:
@@ -237,16 +238,25 @@ def load_memberships(conn: Connection) -> list[Membership]:
 
 
 @transient_db_retry
-def sync_teams(engine: Engine, specs: Sequence[TeamSpec]) -> TeamSyncResult:
-    """Make teams and memberships equal to the file, then re-attribute every stored PR: one transaction."""
+def sync_teams(engine: Engine, specs: Sequence[TeamSpec], *, force: bool = True) -> TeamSyncResult:
+    """Make teams and memberships equal to the file, then re-attribute every stored PR: one transaction.
+
+    With ``force=False`` (the sync before each run) re-attribution is skipped when the file changed no
+    membership: ``pr_metrics`` already reflects the stored memberships, since every page is attributed
+    with them as it is written.
+    """
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k, 0)"), {"k": _LOCK_GLOBAL})
         removed = _sync_team_rows(conn, specs)
+        changed = removed > 0
         for spec in specs:
-            _sync_memberships(conn, spec)
+            changed = _sync_memberships(conn, spec) or changed
         index = MembershipIndex(load_memberships(conn))
-        metric_rows = reattribute_all(conn, index)
-    return TeamSyncResult(len(specs), len(index), removed, metric_rows)
+        if force or changed:
+            metric_rows = reattribute_all(conn, index)
+        else:
+            metric_rows = conn.execute(select(func.count()).select_from(pr_metrics)).scalar_one()
+    return TeamSyncResult(len(specs), len(index), removed, metric_rows, force or changed)
 
 
 def _sync_team_rows(conn: Connection, specs: Sequence[TeamSpec]) -> int:
@@ -266,7 +276,8 @@ def _sync_team_rows(conn: Connection, specs: Sequence[TeamSpec]) -> int:
     return int(removed or 0)
 
 
-def _sync_memberships(conn: Connection, spec: TeamSpec) -> None:
+def _sync_memberships(conn: Connection, spec: TeamSpec) -> bool:
+    """Returns whether any membership of the team was added, changed or removed."""
     team_id = conn.execute(select(teams.c.id).where(teams.c.name == spec.name)).scalar_one()
     existing = conn.execute(
         select(team_memberships.c.id, team_memberships.c.github_username, team_memberships.c.joined_at).where(
@@ -278,14 +289,17 @@ def _sync_memberships(conn: Connection, spec: TeamSpec) -> None:
     if stale:
         conn.execute(delete(team_memberships).where(team_memberships.c.id.in_(stale)))
     if not spec.members:
-        return
+        return bool(stale)
     stmt = insert(team_memberships)
-    conn.execute(
+    written = conn.execute(
         # Unchanged memberships keep their id, so the audit trail stays stable across syncs.
         stmt.on_conflict_do_update(
             index_elements=["team_id", "github_username", "joined_at"],
             set_={"allocation_weight": stmt.excluded.allocation_weight, "left_at": stmt.excluded.left_at},
-        ),
+            where=tuple_(team_memberships.c.allocation_weight, team_memberships.c.left_at).is_distinct_from(
+                tuple_(stmt.excluded.allocation_weight, stmt.excluded.left_at)
+            ),
+        ).returning(team_memberships.c.id),
         [
             {
                 "team_id": team_id,
@@ -296,7 +310,8 @@ def _sync_memberships(conn: Connection, spec: TeamSpec) -> None:
             }
             for m in spec.members
         ],
-    )
+    ).all()
+    return bool(stale or written)
 
 
 def reattribute_all(conn: Connection, index: MembershipIndex) -> int:

@@ -89,3 +89,33 @@ def test_weight_change_updates_the_attributed_weight(engine, fake_github):
     collect(engine, fake_github, ["acme/api"])
     sync(engine, team_doc(("platform", [member("alice", weight=0.25)])))
     assert rows(engine, "SELECT allocation_weight::text FROM pr_metrics") == [("0.2500",)]
+
+
+def test_the_sync_before_a_run_reattributes_only_when_memberships_changed(engine, fake_github, tmp_path):
+    from tests.helpers import write_json
+
+    fake_github.add_repo("acme/api")
+    fake_github.add_pull("acme/api", merged_pull(1, "alice"))
+    fake_github.add_pull("acme/api", merged_pull(2, "bob"))
+    teams_file = write_json(tmp_path / "teams.json", team_doc(("platform", [member("alice"), member("bob")])))
+    collect(engine, fake_github, ["acme/api"], teams_file=teams_file)
+    ids = rows(engine, "SELECT id, pr_number FROM pr_metrics ORDER BY pr_number")
+    collect(engine, fake_github, ["acme/api"], teams_file=teams_file)  # same file: rows untouched
+    assert rows(engine, "SELECT id, pr_number FROM pr_metrics ORDER BY pr_number") == ids
+    write_json(teams_file, team_doc(("platform", [member("alice"), member("bob", weight=0.5)])))
+    collect(engine, fake_github, ["acme/api"], teams_file=teams_file)
+    assert rows(engine, "SELECT pr_number, allocation_weight::text FROM pr_metrics ORDER BY pr_number") == [
+        (1, "1.0000"),
+        (2, "0.5000"),
+    ]
+
+
+def test_an_explicit_teams_sync_always_reattributes(engine, fake_github):
+    fake_github.add_repo("acme/api")
+    fake_github.add_pull("acme/api", merged_pull(1, "alice"))
+    doc = team_doc(("platform", [member("alice")]))
+    sync(engine, doc)
+    collect(engine, fake_github, ["acme/api"])
+    before = rows(engine, "SELECT id FROM pr_metrics")
+    assert sync(engine, doc).reattributed
+    assert rows(engine, "SELECT id FROM pr_metrics") != before
