@@ -32,6 +32,7 @@ from collector.attribute import attribute
 from collector.membership import parse_teams
 from collector.migrate import upgrade_to_head
 from collector.models import PullRequest
+from collector.pipeline import WRITE_BATCH
 from collector.testing.fake_github import FakeGitHub, FakePull
 from collector.testing.postgres import create_database, drop_database, postgres_server
 from collector.testing.sample_org import SampleOrg, generate_org, heavy_tail_sizes
@@ -114,10 +115,13 @@ class CliRun:
     max_in_flight: int
     peak_requests_per_minute: int
     exit_code: int
+    collector_cpu_seconds: float  # the collector process (user + system)
+    fake_github_cpu_seconds: float  # this process, which is idle but for serving the fake GitHub
 
 
 def run_collector(fake: FakeGitHub, env: dict[str, str], *args: str) -> CliRun:
     fake.clear_log()
+    cpu_before = time.process_time()
     started = time.monotonic()
     process = subprocess.Popen([sys.executable, "-m", "collector", *args], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
@@ -140,6 +144,8 @@ def run_collector(fake: FakeGitHub, env: dict[str, str], *args: str) -> CliRun:
         max_in_flight=fake.max_in_flight,
         peak_requests_per_minute=window,
         exit_code=process.returncode,
+        collector_cpu_seconds=usage.ru_utime + usage.ru_stime,
+        fake_github_cpu_seconds=time.process_time() - cpu_before,
     )
 
 
@@ -172,11 +178,11 @@ def reset_collected(engine: Engine) -> None:
 
 
 def to_models(org: SampleOrg, limit: int) -> list[list[PullRequest]]:
-    """Pages of 100 models, as the fetch stage hands them to the store."""
+    """Batches of models as the pipeline hands them to the store (pages grouped by WRITE_BATCH)."""
     result: list[list[PullRequest]] = []
     for repo, pulls in org.pulls.items():
         models = [_model(repo, p) for p in pulls if p.merged_at is not None or p.state == "open"]
-        result.extend(models[i : i + 100] for i in range(0, len(models), 100))
+        result.extend(models[i : i + WRITE_BATCH] for i in range(0, len(models), WRITE_BATCH))
         if sum(len(p) for p in result) >= limit:
             break
     return result
@@ -426,6 +432,8 @@ def benchmark(scale: Scale, seed: int, server_url: str, say: Callable[[str], Non
                 "peak_rss_mb": max(r.peak_rss_mb for r in runs),
                 "max_in_flight": max(r.max_in_flight for r in runs),
                 "peak_requests_per_minute": max(r.peak_requests_per_minute for r in runs),
+                "collector_cpu_seconds": median([r.collector_cpu_seconds for r in runs]),
+                "fake_github_cpu_seconds": median([r.fake_github_cpu_seconds for r in runs]),
             }
 
             say(f"quiet incremental run, {scale.repeats}x")

@@ -26,12 +26,13 @@ from collector.migrate import assert_schema_current
 from collector.prefetch import Prefetch
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from sqlalchemy import Engine
 
     from collector.config import Settings
     from collector.deadline import Deadline
+    from collector.models import PullRequest
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 WATERMARK_OVERLAP = timedelta(minutes=15)
 # Stop starting new pages or repositories when less than this is left of the deadline.
 DEADLINE_MARGIN_SECONDS = 20.0
+# PRs written per transaction: pages are grouped so that a transaction's fixed cost is shared.
+WRITE_BATCH = 1000
 
 
 @dataclass
@@ -192,13 +195,7 @@ def _collect_repository(ctx: _RunContext, repository: str, state: store.RepoStat
     try:
         # The next page downloads while this one is written: the largest repository sets the run's pace.
         with Prefetch(lambda: list_pull_pages(ctx.github.client(), listing, etag)) as pages:
-            for page in pages:
-                written = store.save_page(ctx.engine, repository, page, ctx.index)
-                outcome.prs_seen += len(page)
-                outcome.rows_upserted += written.prs_written + written.metric_rows_written
-                if ctx.abort.is_set() or ctx.deadline.near(DEADLINE_MARGIN_SECONDS):
-                    outcome.status = "unfinished"
-                    break
+            _write_pages(ctx, repository, pages, outcome)
     except DeadlineReached:
         outcome.status = "unfinished"
     except (GitHubAuthError, GitHubUnavailableError):
@@ -226,6 +223,28 @@ def _collect_repository(ctx: _RunContext, repository: str, state: store.RepoStat
         },
     )
     return outcome
+
+
+def _write_pages(ctx: _RunContext, repository: str, pages: Iterable[list[PullRequest]], outcome: RepoOutcome) -> None:
+    """Write pages in transactions of about WRITE_BATCH PRs; after each page, stop if the run must end."""
+    batch: list[PullRequest] = []
+    for page in pages:
+        batch.extend(page)
+        stopping = ctx.abort.is_set() or ctx.deadline.near(DEADLINE_MARGIN_SECONDS)
+        if len(batch) >= WRITE_BATCH or stopping:
+            _write(ctx, repository, batch, outcome)
+            batch = []
+        if stopping:
+            outcome.status = "unfinished"
+            return
+    if batch:
+        _write(ctx, repository, batch, outcome)
+
+
+def _write(ctx: _RunContext, repository: str, batch: list[PullRequest], outcome: RepoOutcome) -> None:
+    written = store.save_page(ctx.engine, repository, batch, ctx.index)
+    outcome.prs_seen += len(batch)
+    outcome.rows_upserted += written.prs_written + written.metric_rows_written
 
 
 def _finish(ctx: _RunContext, result: RunResult) -> None:

@@ -106,13 +106,13 @@ pr_metrics = Table(
         "ix_pr_metrics_team_week",
         "team_id",
         text("(date_trunc('week', merged_at AT TIME ZONE 'UTC')::date)"),
-        postgresql_include=["allocation_weight", "cycle_time_hours"],
+        postgresql_include=["merged_at", "allocation_weight", "cycle_time_hours"],
     ),
     Index(
         "ix_pr_metrics_month_team",
         text("(date_trunc('month', merged_at AT TIME ZONE 'UTC')::date)"),
         "team_id",
-        postgresql_include=["cycle_time_hours"],
+        postgresql_include=["merged_at", "cycle_time_hours"],
     ),
 )
 

@@ -103,6 +103,7 @@ def save_page(engine: Engine, repository: str, prs: Sequence[PullRequest], index
     through COPY into per-connection staging tables and are merged with one statement per table:
     a page costs a handful of round trips, whatever its size.
     """
+    prs = _newest_versions(prs)
     kept = [pr for pr in prs if pr.is_merged or pr.state == "open"]
     dropped = [pr.number for pr in prs if not pr.is_merged and pr.state != "open"]
     rows = [row for pr in prs for row in attribute(pr, index)]
@@ -115,6 +116,16 @@ def save_page(engine: Engine, repository: str, prs: Sequence[PullRequest], index
         cur.execute(_DELETE_STALE_METRICS, (repository, [pr.number for pr in prs]))
         cur.execute(_MERGE_PR_METRICS)
     return PageWrite(prs_written=len(kept), metric_rows_written=len(rows))
+
+
+def _newest_versions(prs: Sequence[PullRequest]) -> list[PullRequest]:
+    """One version per PR: a PR updated while the listing pages shows up twice, and one statement
+    must never touch a row twice."""
+    newest: dict[int, PullRequest] = {}
+    for pr in prs:
+        if pr.number not in newest or pr.updated_at > newest[pr.number].updated_at:
+            newest[pr.number] = pr
+    return list(newest.values())
 
 
 def _set_list(columns: Sequence[str], keys: Sequence[str]) -> str:

@@ -376,3 +376,20 @@ def test_dropped_database_connections_are_replaced(engine, fake_github, team):
     fake_github.update_pull("acme/api", 1, updated_at=NOW + timedelta(hours=1), title="after failover")
     assert collect(engine, fake_github, ["acme/api"], now=NOW + timedelta(hours=4)).status == "success"
     assert rows(engine, "SELECT title FROM pull_requests") == [("after failover",)]
+
+
+def test_a_pr_listed_twice_in_one_write_keeps_its_newest_version(engine, team):
+    from collector.fetch import pull_from_json  # noqa: F401 - the same models the listing produces
+    from collector.membership import MembershipIndex
+    from collector.models import PullRequest
+
+    def version(title, updated):
+        merged = NOW - timedelta(days=2)
+        return PullRequest("acme/api", 1, title, "alice", False, "closed", False, "main", "main",
+                           merged - timedelta(hours=3), updated, merged, merged)  # fmt: skip
+
+    index = MembershipIndex(store.load_memberships(engine.connect()))
+    batch = [version("new", NOW - timedelta(hours=1)), version("old", NOW - timedelta(days=1))]
+    store.save_page(engine, "acme/api", batch, index)
+    assert rows(engine, "SELECT title FROM pull_requests") == [("new",)]
+    assert rows(engine, "SELECT title FROM pr_metrics") == [("new",)]

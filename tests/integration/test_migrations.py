@@ -15,9 +15,9 @@ from tests.helpers import rows
 # alembic cannot compare expression indexes with INCLUDE columns; they are checked by definition below.
 EXPRESSION_INDEXES = {
     "ix_pr_metrics_team_week": "(team_id, ((date_trunc('week'::text, (merged_at AT TIME ZONE 'UTC'::text)))::date)) "
-    "INCLUDE (allocation_weight, cycle_time_hours)",
+    "INCLUDE (merged_at, allocation_weight, cycle_time_hours)",
     "ix_pr_metrics_month_team": "(((date_trunc('month'::text, (merged_at AT TIME ZONE 'UTC'::text)))::date), team_id) "
-    "INCLUDE (cycle_time_hours)",
+    "INCLUDE (merged_at, cycle_time_hours)",
 }
 
 
