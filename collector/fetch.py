@@ -84,7 +84,7 @@ class _Base(msgspec.Struct):
 
 class _ListedPull(msgspec.Struct):
     """The list fields we read. Everything else in an item (``head``, ``_links``, most of ``base.repo``:
-    about 25 KB of its ~25.5 KB) is skipped by the decoder without ever becoming Python objects."""
+    most of its ~15 KB) is skipped by the decoder without ever becoming Python objects."""
 
     number: int
     state: str

@@ -260,7 +260,7 @@ class FakeGitHub:
         return pulls[(page - 1) * per_page : page * per_page], page, per_page, last
 
     def render_pull(self, repo: FakeRepo, pull: FakePull) -> bytes:
-        """The item's JSON. The repository objects under head and base (most of an item's ~25 KB, as on
+        """The item's JSON. The repository objects under head and base (most of an item's ~15 KB, as on
         GitHub) are rendered once per repository and spliced in, so serving stays cheap at scale."""
         with self._lock:
             if pull._rendered is None:
