@@ -109,11 +109,6 @@ def decode_page(body: str | bytes, repository: str) -> list[PullRequest]:
     return [_model(item, repository) for item in items]
 
 
-def pull_from_json(item: dict[str, Any], repository: str) -> PullRequest:
-    """One item as a plain dict (tests, tools): the same conversion as a decoded page."""
-    return decode_page(msgspec.json.encode([item]), repository)[0]
-
-
 def _model(item: _ListedPull, repository: str) -> PullRequest:
     login = item.user.login if item.user else None
     base = item.base or _Base()

@@ -379,7 +379,6 @@ def test_dropped_database_connections_are_replaced(engine, fake_github, team):
 
 
 def test_a_pr_listed_twice_in_one_write_keeps_its_newest_version(engine, team):
-    from collector.fetch import pull_from_json  # noqa: F401 - the same models the listing produces
     from collector.membership import MembershipIndex
     from collector.models import PullRequest
 
