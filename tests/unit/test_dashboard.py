@@ -1,0 +1,29 @@
+"""The Grafana dashboard reads the documented views only, so a dora_reader login can drive it."""
+
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).parents[2]
+DOCUMENTED = set(re.findall(r"^## (view_\w+)", (ROOT / "sql" / "README.md").read_text(), re.MULTILINE))
+
+
+def sql_of(dashboard):
+    yield from (t["rawSql"] for p in dashboard["panels"] for t in p["targets"])
+    yield from (v["query"] for v in dashboard["templating"]["list"] if v["type"] == "query")
+
+
+def test_every_query_reads_documented_views_only():
+    dashboard = json.loads((ROOT / "dashboards" / "dora-collector.json").read_text())
+    queries = list(sql_of(dashboard))
+    assert len(queries) >= 8
+    for sql in queries:
+        relations = set(re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", sql, re.IGNORECASE))
+        assert relations and relations <= DOCUMENTED - {"view_pr_titles"}, sql
+
+
+def test_the_documented_views_are_the_ones_the_migrations_create():
+    assert {
+        "view_team_velocity", "view_dora_lead_time", "view_pr_attribution", "view_unattributed_prs",
+        "view_unmapped_authors", "view_open_pr_age", "view_pr_titles",
+    } == DOCUMENTED  # fmt: skip
