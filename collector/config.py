@@ -198,6 +198,11 @@ class SecretsManagerCache:
         return value.strip()
 
 
+def secrets_cache(environ: Mapping[str, str]) -> SecretsManagerCache:
+    """The per-container secret cache; ``SECRETS_TTL_SECONDS`` (default 900) sets how long a value is kept."""
+    return SecretsManagerCache(ttl_seconds=float(_int(environ, "SECRETS_TTL_SECONDS", 900, 0, 86_400)))
+
+
 class SecretSource(Protocol):
     def get(self, arn: str) -> str: ...
 

@@ -13,13 +13,13 @@ import urllib.request
 from typing import Any
 
 from collector import store
-from collector.config import SecretsManagerCache, load_settings, resolve_secrets
+from collector.config import load_settings, resolve_secrets, secrets_cache
 from collector.errors import CollectorError
 from collector.logs import configure_logging
 from collector.migrate import upgrade_to_head
 
 log = logging.getLogger(__name__)
-_SECRETS = SecretsManagerCache()
+_SECRETS = secrets_cache(os.environ)
 PHYSICAL_ID = "dora-collector-schema"
 
 

@@ -27,10 +27,6 @@ class GitHubUnavailableError(CollectorError):
     """GitHub could not be reached (or kept failing) after bounded retries."""
 
 
-class RepositoryError(CollectorError):
-    """One repository could not be collected; the others go on."""
-
-
 class RunFailedError(CollectorError):
     """A run finished but at least one repository failed."""
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from collector import store
-from collector.config import SecretsManagerCache, Settings, load_settings, resolve_secrets
+from collector.config import Settings, load_settings, resolve_secrets, secrets_cache
 from collector.deadline import Deadline
 from collector.errors import RunFailedError
 from collector.events import parse_event
@@ -20,7 +20,7 @@ from collector.pipeline import run
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-_SECRETS = SecretsManagerCache(ttl_seconds=float(os.environ.get("SECRETS_TTL_SECONDS", "900")))
+_SECRETS = secrets_cache(os.environ)
 _ENGINES: dict[str, Engine] = {}
 
 

@@ -379,7 +379,6 @@ def test_dropped_database_connections_are_replaced(engine, fake_github, team):
 
 
 def test_a_pr_listed_twice_in_one_write_keeps_its_newest_version(engine, team):
-    from collector.membership import MembershipIndex
     from collector.models import PullRequest
 
     def version(title, updated):
@@ -387,7 +386,7 @@ def test_a_pr_listed_twice_in_one_write_keeps_its_newest_version(engine, team):
         return PullRequest("acme/api", 1, title, "alice", False, "closed", False, "main", "main",
                            merged - timedelta(hours=3), updated, merged, merged)  # fmt: skip
 
-    index = MembershipIndex(store.load_memberships(engine.connect()))
+    index = store.load_index(engine)
     batch = [version("new", NOW - timedelta(hours=1)), version("old", NOW - timedelta(days=1))]
     store.save_page(engine, "acme/api", batch, index)
     assert rows(engine, "SELECT title FROM pull_requests") == [("new",)]

@@ -54,6 +54,14 @@ def test_rds_secret_without_host_is_a_clear_error():
         resolve_secrets({"DATABASE_URL_SECRET_ARN": "arn:d"}, Secrets({"arn:d": '{"username": "a", "password": "b"}'}))
 
 
+def test_the_ttl_comes_from_the_environment_and_is_validated():
+    from collector.config import secrets_cache
+
+    assert secrets_cache({"SECRETS_TTL_SECONDS": "60"})._ttl == 60
+    with pytest.raises(ConfigError, match="SECRETS_TTL_SECONDS must be an integer"):
+        secrets_cache({"SECRETS_TTL_SECONDS": "soon"})
+
+
 def test_cache_keeps_a_value_for_its_ttl():
     now = [0.0]
     cache = SecretsManagerCache(ttl_seconds=60, clock=lambda: now[0])
