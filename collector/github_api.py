@@ -62,15 +62,25 @@ class RequestStats:
         self.not_modified = 0
         self.retries = 0
         self.rate_limit_remaining: int | None = None
+        self._rate_limit_reset = -1
 
     def record(self, status: int, headers: dict[str, str]) -> None:
         with self._lock:
             self.requests += 1
             if status == 304:
                 self.not_modified += 1
-            remaining = headers.get("x-ratelimit-remaining")
-            if remaining is not None and remaining.isdigit():
-                self.rate_limit_remaining = int(remaining)
+            self._record_budget(headers.get("x-ratelimit-remaining"), headers.get("x-ratelimit-reset"))
+
+    def _record_budget(self, remaining: str | None, reset: str | None) -> None:
+        """The budget only falls within a rate-limit window, but concurrent answers are recorded in any
+        order: keep the lowest figure of the newest window."""
+        if remaining is None or not remaining.isdigit():
+            return
+        window = int(reset) if reset is not None and reset.isdigit() else self._rate_limit_reset
+        if window > self._rate_limit_reset or self.rate_limit_remaining is None:
+            self._rate_limit_reset, self.rate_limit_remaining = window, int(remaining)
+        elif window == self._rate_limit_reset:
+            self.rate_limit_remaining = min(self.rate_limit_remaining, int(remaining))
 
     def record_retry(self) -> None:
         with self._lock:

@@ -88,3 +88,17 @@ def test_leaving_early_stops_the_producer():
                 break
     # The consumer took 4 items; the producer may be at most depth (+1 in hand) ahead, never far.
     assert len(produced) <= 4 + 3
+
+
+def test_rate_limit_budget_is_the_lowest_of_the_newest_window_whatever_the_recording_order():
+    from collector.github_api import RequestStats
+
+    stats = RequestStats()
+    for remaining, reset in (("4996", "1000"), ("4997", "1000"), ("4995", "1000")):
+        stats.record(200, {"x-ratelimit-remaining": remaining, "x-ratelimit-reset": reset})
+    assert stats.rate_limit_remaining == 4995
+    stats.record(200, {"x-ratelimit-remaining": "4999", "x-ratelimit-reset": "4600"})  # a new hour
+    assert stats.rate_limit_remaining == 4999
+    stats.record(200, {"x-ratelimit-remaining": "4990", "x-ratelimit-reset": "1000"})  # late answer, old window
+    assert stats.rate_limit_remaining == 4999
+    assert stats.requests == 5
