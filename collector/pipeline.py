@@ -41,7 +41,7 @@ WATERMARK_OVERLAP = timedelta(minutes=15)
 # Stop starting new pages or repositories when less than this is left of the deadline.
 DEADLINE_MARGIN_SECONDS = 20.0
 # PRs written per transaction: pages are grouped so that a transaction's fixed cost is shared.
-WRITE_BATCH = 1000
+WRITE_BATCH = 5000
 
 
 @dataclass

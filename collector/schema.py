@@ -85,8 +85,10 @@ pr_metrics = Table(
     "pr_metrics",
     metadata,
     Column("id", BigInteger, primary_key=True),
-    Column("team_id", Integer, ForeignKey("teams.id", ondelete="CASCADE"), nullable=False),
-    Column("membership_id", Integer, ForeignKey("team_memberships.id", ondelete="CASCADE"), nullable=False),
+    # Both reference one membership of that team: checked per statement by triggers (migration 0004),
+    # not by foreign keys, which cost a lookup and a row lock per written row.
+    Column("team_id", Integer, nullable=False),
+    Column("membership_id", Integer, nullable=False),
     Column("repository", Text, nullable=False),
     Column("pr_number", Integer, nullable=False),
     Column("author", Text, nullable=False),

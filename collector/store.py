@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -96,31 +97,30 @@ class PageWrite:
 
 @transient_db_retry
 def save_page(engine: Engine, repository: str, prs: Sequence[PullRequest], index: MembershipIndex) -> PageWrite:
-    """Store one listed page in one transaction: PR facts, then the PRs' team rows, replaced exactly.
+    """Store a batch of listed PRs in one transaction: their facts and their team rows, replaced exactly.
 
     ``pull_requests`` keeps merged and open PRs; a PR closed without merging is removed (it was
-    stored while it was open). Metric rows of these PRs that no longer apply are deleted. Rows go
-    through COPY into per-connection staging tables and are merged with one statement per table:
-    a page costs a handful of round trips, whatever its size.
+    stored while it was open), and so is every team row that no longer applies. Replacing is a
+    delete of the batch's PRs followed by a COPY of what the batch says, with no staging table and no
+    ``ON CONFLICT``: the rows are written once, which makes this path nearly as fast as a bare COPY
+    (bench/RESULTS.md). A run that repeats a batch deletes and writes the same rows again: idempotent.
     """
     prs = _newest_versions(prs)
-    kept = [pr for pr in prs if pr.is_merged or pr.state == "open"]
-    dropped = [pr.number for pr in prs if not pr.is_merged and pr.state != "open"]
-    rows = [row for pr in prs for row in attribute(pr, index)]
-    with engine.begin() as conn, _staging_cursor(conn) as cur:
-        _copy(cur, "stage_pull_requests", _PR_COLUMNS, ([getattr(pr, c) for c in _PR_COLUMNS] for pr in kept))
-        cur.execute(_MERGE_PULL_REQUESTS)
-        if dropped:
-            cur.execute("DELETE FROM pull_requests WHERE repository = %s AND number = ANY(%s)", (repository, dropped))
-        _copy(cur, "stage_pr_metrics", _METRIC_COLUMNS, ([getattr(r, c) for c in _METRIC_COLUMNS] for r in rows))
-        cur.execute(_DELETE_STALE_METRICS, (repository, [pr.number for pr in prs]))
-        cur.execute(_MERGE_PR_METRICS)
+    kept = [_pr_row(pr) for pr in prs if pr.is_merged or pr.state == "open"]
+    rows = [_metric_row(row) for pr in prs for row in attribute(pr, index)]
+    with engine.begin() as conn, _raw_cursor(conn) as cur:
+        cur.execute(_DELETE_PULL_REQUESTS, (repository, [pr.number for pr in prs]), prepare=False)
+        # pr_metrics rows exist only for stored PRs: on a backfill nothing was stored, nothing to delete.
+        if stored := [number for (number,) in cur.fetchall()]:
+            cur.execute(_DELETE_METRICS, (repository, stored), prepare=False)
+        _copy(cur, "pull_requests", _PR_COLUMNS, kept)
+        _copy(cur, "pr_metrics", _METRIC_COLUMNS, rows)
     return PageWrite(prs_written=len(kept), metric_rows_written=len(rows))
 
 
 def _newest_versions(prs: Sequence[PullRequest]) -> list[PullRequest]:
-    """One version per PR: a PR updated while the listing pages shows up twice, and one statement
-    must never touch a row twice."""
+    """One version per PR: a PR updated while the listing pages shows up twice, and a batch must
+    write each PR once."""
     newest: dict[int, PullRequest] = {}
     for pr in prs:
         if pr.number not in newest or pr.updated_at > newest[pr.number].updated_at:
@@ -128,54 +128,28 @@ def _newest_versions(prs: Sequence[PullRequest]) -> list[PullRequest]:
     return list(newest.values())
 
 
-def _set_list(columns: Sequence[str], keys: Sequence[str]) -> str:
-    return ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in keys)
-
-
-_MERGE_PULL_REQUESTS = (
-    f"INSERT INTO pull_requests ({', '.join(_PR_COLUMNS)}) SELECT {', '.join(_PR_COLUMNS)} FROM stage_pull_requests "
-    f"ON CONFLICT (repository, number) DO UPDATE SET {_set_list(_PR_COLUMNS, ('repository', 'number'))}, "
-    "collected_at = now() "
-    # Re-sent boundary PRs (the overlap) that did not change cost no write.
-    "WHERE pull_requests.updated_at IS DISTINCT FROM EXCLUDED.updated_at"
+# Run with prepare=False, so each is planned with the table's current size. A backfill grows the tables
+# from empty within one run; psycopg's prepared statement would keep a generic plan made while the
+# statistics said "empty": read every stored PR of the repository, compare each with the batch's numbers.
+# That made a 30,000-PR backfill's deletes cost 5 s instead of 0.1 s.
+_DELETE_PULL_REQUESTS = (
+    "DELETE FROM pull_requests WHERE repository = %s AND number = ANY(%s::integer[]) RETURNING number"
 )
-_METRIC_KEYS = ("team_id", "repository", "pr_number")
-_METRIC_VALUES = [c for c in _METRIC_COLUMNS if c not in _METRIC_KEYS]
-_MERGE_PR_METRICS = (
-    f"INSERT INTO pr_metrics ({', '.join(_METRIC_COLUMNS)}) SELECT {', '.join(_METRIC_COLUMNS)} FROM stage_pr_metrics "
-    f"ON CONFLICT (team_id, repository, pr_number) DO UPDATE SET {_set_list(_METRIC_COLUMNS, _METRIC_KEYS)} "
-    f"WHERE ({', '.join('pr_metrics.' + c for c in _METRIC_VALUES)}) "
-    f"IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in _METRIC_VALUES)})"
-)
-# A PR that no longer belongs to a team loses that row.
-_DELETE_STALE_METRICS = (
-    "DELETE FROM pr_metrics m WHERE m.repository = %s AND m.pr_number = ANY(%s) AND NOT EXISTS "
-    "(SELECT 1 FROM stage_pr_metrics s WHERE s.pr_number = m.pr_number AND s.team_id = m.team_id)"
-)
+_DELETE_METRICS = "DELETE FROM pr_metrics WHERE repository = %s AND pr_number = ANY(%s::integer[])"
 
 
-def _staging_cursor(conn: Connection) -> psycopg.Cursor[Any]:
-    """A cursor on the transaction's connection, with its temporary staging tables in place.
-
-    They are created once per pooled connection (``ON COMMIT DELETE ROWS`` empties them at commit).
-    """
+def _raw_cursor(conn: Connection) -> psycopg.Cursor[Any]:
+    """A psycopg cursor on the transaction's connection: COPY is not reachable through SQLAlchemy."""
     raw = conn.connection.driver_connection
     assert isinstance(raw, psycopg.Connection)
-    cur = raw.cursor()
-    if not conn.connection.info.get("staging"):
-        cur.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS stage_pull_requests "
-            "(LIKE pull_requests INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-        )
-        cur.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS stage_pr_metrics ON COMMIT DELETE ROWS AS "
-            f"SELECT {', '.join(_METRIC_COLUMNS)} FROM pr_metrics WITH NO DATA"
-        )
-        conn.connection.info["staging"] = True
-    return cur
+    return raw.cursor()
 
 
-def _copy(cur: psycopg.Cursor[Any], table: str, columns: Sequence[str], rows: Iterable[list[Any]]) -> None:
+_pr_row = attrgetter(*_PR_COLUMNS)
+_metric_row = attrgetter(*_METRIC_COLUMNS)
+
+
+def _copy(cur: psycopg.Cursor[Any], table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
@@ -272,7 +246,7 @@ def sync_teams(engine: Engine, specs: Sequence[TeamSpec], *, force: bool = True)
 
 def _sync_team_rows(conn: Connection, specs: Sequence[TeamSpec]) -> int:
     names = [s.name for s in specs]
-    # Cascades to memberships and to the teams' pr_metrics rows.
+    # Cascades to memberships, whose trigger deletes their pr_metrics rows (migration 0004).
     removed = conn.execute(delete(teams).where(teams.c.name.not_in(names))).rowcount
     if specs:
         stmt = insert(teams)
@@ -335,16 +309,12 @@ def reattribute_all(conn: Connection, index: MembershipIndex) -> int:
     merged = conn.execution_options(yield_per=5000).execute(
         select(*[pull_requests.c[c] for c in _PR_COLUMNS]).where(pull_requests.c.merged_at.is_not(None))
     )
-    raw = conn.connection.driver_connection
-    assert isinstance(raw, psycopg.Connection)
-    copy_sql = f"COPY pr_metrics ({', '.join(_METRIC_COLUMNS)}) FROM STDIN"
     written = 0
     # A COPY cannot run while the server-side cursor is mid-fetch: one COPY per fetched batch.
     for batch in merged.partitions():
-        rows = [row for record in batch for row in attribute(PullRequest(**record._asdict()), index)]
-        with raw.cursor() as cur, cur.copy(copy_sql) as copy:
-            for row in rows:
-                copy.write_row([getattr(row, c) for c in _METRIC_COLUMNS])
+        rows = [_metric_row(row) for record in batch for row in attribute(PullRequest(*record), index)]
+        with _raw_cursor(conn) as cur:
+            _copy(cur, "pr_metrics", _METRIC_COLUMNS, rows)
         written += len(rows)
     return written
 

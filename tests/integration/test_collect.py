@@ -391,3 +391,23 @@ def test_a_pr_listed_twice_in_one_write_keeps_its_newest_version(engine, team):
     store.save_page(engine, "acme/api", batch, index)
     assert rows(engine, "SELECT title FROM pull_requests") == [("new",)]
     assert rows(engine, "SELECT title FROM pr_metrics") == [("new",)]
+
+
+def _merged_model(number, author, title="t"):
+    from collector.models import PullRequest
+
+    merged = NOW - timedelta(days=2)
+    return PullRequest("acme/api", number, title, author, False, "closed", False, "main", "main",
+                       merged - timedelta(hours=3), merged, merged, merged)  # fmt: skip
+
+
+def test_a_rewritten_pr_loses_the_team_rows_that_no_longer_apply(engine, team):
+    # A renamed GitHub account lists its PRs under the new login, which belongs to no team.
+    index = store.load_index(engine)
+    store.save_page(engine, "acme/api", [_merged_model(1, "alice"), _merged_model(2, "bob")], index)
+    store.save_page(engine, "acme/api", [_merged_model(1, "alice-renamed")], index)
+    assert rows(engine, "SELECT pr_number, author FROM pr_metrics") == [(2, "bob")]
+    assert rows(engine, "SELECT number, author FROM pull_requests ORDER BY number") == [
+        (1, "alice-renamed"),
+        (2, "bob"),
+    ]
