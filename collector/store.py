@@ -128,10 +128,12 @@ def _newest_versions(prs: Sequence[PullRequest]) -> list[PullRequest]:
     return list(newest.values())
 
 
-# Run with prepare=False, so each is planned with the table's current size. A backfill grows the tables
-# from empty within one run; psycopg's prepared statement would keep a generic plan made while the
-# statistics said "empty": read every stored PR of the repository, compare each with the batch's numbers.
-# That made a 30,000-PR backfill's deletes cost 5 s instead of 0.1 s.
+# Two details keep these deletes index lookups (measured: 5 s instead of 0.1 s for a 30,000-PR backfill).
+# They run with prepare=False, so each is planned with the table's current size: a backfill grows the
+# tables from empty within one run, and psycopg's prepared statement would keep a generic plan made
+# while the statistics said "empty" (read all of the repository's PRs, compare each with the batch).
+# And the array is cast: psycopg sends small ints as smallint[], and the planner costs a cross-type
+# `integer = ANY(smallint[])` of 1,000 numbers as dearer than that same scan.
 _DELETE_PULL_REQUESTS = (
     "DELETE FROM pull_requests WHERE repository = %s AND number = ANY(%s::integer[]) RETURNING number"
 )
