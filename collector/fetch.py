@@ -22,50 +22,80 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 _NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
+_LAST_PAGE = re.compile(r'<[^>]*[?&]page=(\d+)[^>]*>;\s*rel="last"')
 GHOST_LOGIN = "ghost"  # GitHub's stand-in for deleted accounts
 
 
 @dataclass
 class Listing:
-    """Filled in while ``pages()`` is consumed: what the caller stores once every page is committed."""
+    """One repository's listing, read a page at a time (``read_page``) from any thread.
+
+    What it learns is what the caller stores once every page is committed: the first page's ETag,
+    the newest update seen, and whether the listing reached its end (``complete``).
+    """
 
     repository: str
     cutoff: datetime
+    known_etag: str | None = None  # sent with the first page: a 304 means nothing changed
     etag: str | None = None
     not_modified: bool = False
     complete: bool = False
     newest_update: datetime | None = None
     pages_read: int = field(default=0)
+    last_page: int | None = None  # GitHub's Link rel="last" on the first page: the listing's length
+    _next: tuple[str, dict[str, Any] | None] | None = field(default=None, repr=False)
+
+    @property
+    def pages_left(self) -> int:
+        """Pages still to read at most. The cutoff may end an incremental listing sooner."""
+        if self.complete:
+            return 0
+        if self.last_page is None:
+            return 1
+        return max(self.last_page - self.pages_read, 0)
 
 
-def list_pull_pages(client: GitHubClient, listing: Listing, known_etag: str | None) -> Iterator[list[PullRequest]]:
-    """Yield pages of PRs updated at or after ``listing.cutoff``; the first page is conditional.
+def read_page(client: GitHubClient, listing: Listing) -> list[PullRequest]:
+    """Read the listing's next page: its PRs updated at or after the cutoff (maybe none).
 
-    When nothing changed since the stored ETag, GitHub answers 304, which costs no rate limit.
+    Sets ``listing.complete`` after the last page. The first page is conditional when an ETag is
+    known: GitHub answers 304, which costs no rate limit, when nothing changed.
     """
-    url: str | None = f"/repos/{listing.repository}/pulls"
-    params: dict[str, Any] | None = {"state": "all", "sort": "updated", "direction": "desc", "per_page": 100}
-    while url is not None:
-        first = listing.pages_read == 0
-        headers = {"If-None-Match": known_etag} if first and known_etag else None
-        response = client.get(url, params, headers)
-        if response.status == 304:
-            listing.not_modified = listing.complete = True
-            return
-        listing.pages_read += 1
-        if first:
-            listing.etag = response.headers.get("etag")
-        prs = decode_page(response.body, listing.repository)
-        fresh = [pr for pr in prs if pr.updated_at >= listing.cutoff]
-        if fresh and listing.newest_update is None:
-            listing.newest_update = max(pr.updated_at for pr in fresh)
-        if fresh:
-            yield fresh
-        # The Link URL carries every query parameter: follow it verbatim.
-        url, params = _next_url(response.headers.get("link")), None
-        if len(fresh) < len(prs) or url is None:
-            listing.complete = True
-            return
+    assert not listing.complete, "read past the end of a listing"
+    first = listing.pages_read == 0
+    url, params = listing._next or (
+        f"/repos/{listing.repository}/pulls",
+        {"state": "all", "sort": "updated", "direction": "desc", "per_page": 100},
+    )
+    headers = {"If-None-Match": listing.known_etag} if first and listing.known_etag else None
+    response = client.get(url, params, headers, claimant=listing.repository, first_page=first)
+    if response.status == 304:
+        listing.not_modified = listing.complete = True
+        client.claim(listing.repository, 0)
+        return []
+    listing.pages_read += 1
+    link = response.headers.get("link")
+    if first:
+        listing.etag = response.headers.get("etag")
+        listing.last_page = _last_page(link)
+    prs = decode_page(response.body, listing.repository)
+    fresh = [pr for pr in prs if pr.updated_at >= listing.cutoff]
+    if fresh and listing.newest_update is None:
+        listing.newest_update = max(pr.updated_at for pr in fresh)
+    # The Link URL carries every query parameter: follow it verbatim.
+    next_url = _next_url(link)
+    listing._next = (next_url, None) if next_url else None
+    listing.complete = len(fresh) < len(prs) or next_url is None
+    client.claim(listing.repository, listing.pages_left)
+    return fresh
+
+
+def list_pull_pages(client: GitHubClient, listing: Listing) -> Iterator[list[PullRequest]]:
+    """Every remaining non-empty page of the listing, read in order by one thread."""
+    while not listing.complete:
+        page = read_page(client, listing)
+        if page:
+            yield page
 
 
 class _User(msgspec.Struct):
@@ -127,6 +157,12 @@ def _model(item: _ListedPull, repository: str) -> PullRequest:
         closed_at=item.closed_at,
         merged_at=item.merged_at,
     )
+
+
+def _last_page(link: str | None) -> int:
+    """The first page of a one-page listing has no Link at all."""
+    match = _LAST_PAGE.search(link or "")
+    return int(match[1]) if match else 1
 
 
 def _next_url(link: str | None) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -96,17 +97,48 @@ class RequestRateLimiter:
 
     GitHub's secondary limit for REST is 900 points a minute (a GET is one point); tripping it costs a
     403 and a wait of a minute or more, so the collector paces itself just under it instead.
+
+    When the pace binds, the order in which a window's requests are spent decides the run's length.
+    A repository's pages are read one after another, so the longest listing is the run's critical
+    path. Listings claim the pages they still need (``claim``), and the longest claim is a
+    reservation: any other request leaves that many of the window's requests untouched. Without it a
+    backfill spends the first minute's budget on every repository at once, and the largest
+    repository's last pages wait for the next minute, then follow one round trip after another.
     """
 
     WINDOW = 60.0
+    POLL = 0.25  # a request held back by a reservation looks again this often: claims change
 
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.per_minute = per_minute
         self._clock = clock
         self._sent: deque[float] = deque()
+        self._claims: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def acquire(self, deadline: Deadline, margin: float, sleep: Callable[[float], None]) -> None:
+    def claim(self, claimant: str, pages: int) -> None:
+        """``claimant`` still needs ``pages`` requests; zero withdraws its claim."""
+        with self._lock:
+            if pages > 0:
+                self._claims[claimant] = pages
+            else:
+                self._claims.pop(claimant, None)
+
+    def claims(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._claims)
+
+    def acquire(
+        self,
+        deadline: Deadline,
+        margin: float,
+        sleep: Callable[[float], None],
+        claimant: str | None = None,
+        *,
+        reserved_for_others: bool = True,
+    ) -> None:
+        """Wait for a slot in the window. ``reserved_for_others=False`` ignores reservations: for the
+        first pages, which tell how long each listing is, and without which no reservation is right."""
         if self.per_minute <= 0:
             return
         while True:
@@ -114,13 +146,25 @@ class RequestRateLimiter:
                 now = self._clock()
                 while self._sent and self._sent[0] <= now - self.WINDOW:
                     self._sent.popleft()
-                if len(self._sent) < self.per_minute:
+                free = self.per_minute - len(self._sent)
+                reserved = self._reserved_against(claimant) if reserved_for_others else 0
+                if free > reserved:
                     self._sent.append(now)
                     return
-                wait = self._sent[0] + self.WINDOW - now
-            if wait > deadline.remaining() - margin:
+                # No change of claims makes a slot free before the window's oldest request expires.
+                earliest = self._sent[0] + self.WINDOW - now if free <= 0 else 0.0
+                # Enough of the window's requests must expire to leave the reservation whole.
+                expiring = reserved - free
+                wait = self._sent[expiring] + self.WINDOW - now if expiring < len(self._sent) else math.inf
+            if earliest > deadline.remaining() - margin:
                 raise DeadlineReached("the per-minute request pace would outlast the run")
-            sleep(wait)
+            sleep(max(earliest, min(wait, self.POLL)) if reserved else wait)
+
+    def _reserved_against(self, claimant: str | None) -> int:
+        if not self._claims:
+            return 0
+        top = max(self._claims, key=lambda name: (self._claims[name], name))
+        return 0 if top == claimant else self._claims[top]
 
 
 class TransientGitHubError(Exception):
@@ -206,7 +250,17 @@ class GitHubClient:
         self._requester = requester
         self._factory = factory
 
-    def get(self, url: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Response:
+    def get(
+        self,
+        url: str,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        *,
+        claimant: str | None = None,
+        first_page: bool = False,
+    ) -> Response:
+        """``claimant`` names the listing the request is for, which may hold a reservation of the pace;
+        a listing's ``first_page`` ignores reservations (see ``RequestRateLimiter.acquire``)."""
         policy, deadline = self._factory.policy, self._factory.deadline
 
         def before_sleep(state: RetryCallState) -> None:
@@ -226,16 +280,32 @@ class GitHubClient:
             reraise=True,
         )
         try:
-            return retrying(self._get_once, url, params, headers)
+            return retrying(self._get_once, url, params, headers, claimant, first_page)
         except TransientGitHubError as exc:
             if exc.unreachable:
                 # Nothing else will get through either: the run stops instead of failing repo by repo.
                 raise GitHubUnavailableError(f"{exc.reason} (gave up after retries)") from None
             raise GitHubRequestError(f"{exc.reason} (gave up after retries)") from None
 
-    def _get_once(self, url: str, params: dict[str, Any] | None, headers: dict[str, str] | None) -> Response:
+    def claim(self, claimant: str, pages: int) -> None:
+        self._factory.limiter.claim(claimant, pages)
+
+    def _get_once(
+        self,
+        url: str,
+        params: dict[str, Any] | None,
+        headers: dict[str, str] | None,
+        claimant: str | None,
+        first_page: bool,
+    ) -> Response:
         factory = self._factory
-        factory.limiter.acquire(factory.deadline, factory.policy.deadline_margin, factory._sleep)
+        factory.limiter.acquire(
+            factory.deadline,
+            factory.policy.deadline_margin,
+            factory._sleep,
+            claimant,
+            reserved_for_others=not first_page,
+        )
         try:
             status, raw_headers, body = self._requester.requestJson("GET", url, params, headers)
         except _CONNECTION_ERRORS as exc:

@@ -6,19 +6,20 @@ CLI, the Lambda handler, the demo and the tests drive the very same function.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from collector import store
 from collector.errors import CollectorError, GitHubAuthError, GitHubUnavailableError
-from collector.fetch import Listing, list_pull_pages
+from collector.fetch import Listing, list_pull_pages, read_page
 from collector.github_api import DeadlineReached, GitHubClientFactory, GitHubRequestError
 from collector.logs import run_id_var
 from collector.membership import MembershipIndex, load_teams_file
@@ -26,7 +27,7 @@ from collector.migrate import assert_schema_current
 from collector.prefetch import Prefetch
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from sqlalchemy import Engine
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from collector.models import PullRequest
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 # Re-read this much before the watermark: absorbs clock skew between GitHub and us.
 WATERMARK_OVERLAP = timedelta(minutes=15)
@@ -150,29 +152,42 @@ def run(
         run_id_var.reset(token)
 
 
+@dataclass
+class _Repository:
+    """One repository's way through the run: its listing and what became of it."""
+
+    listing: Listing
+    outcome: RepoOutcome
+
+    @property
+    def settled(self) -> bool:
+        return self.outcome.status != "done" or self.listing.complete
+
+
 def _collect_all(ctx: _RunContext, repos: Sequence[str], workers: int) -> RunResult:
     states = store.load_repo_states(ctx.engine, repos)
-    fatal: CollectorError | None = None
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(repos))), thread_name_prefix="repo") as pool:
-        # Each task gets its own copy of the context, so log lines in workers carry the run id.
-        futures = [
-            pool.submit(contextvars.copy_context().run, _collect_repository, ctx, repo, states[repo]) for repo in repos
-        ]
-        outcomes = []
-        for future in futures:
-            try:
-                outcomes.append(future.result())
-            except (GitHubAuthError, GitHubUnavailableError) as exc:
-                fatal = fatal or exc
+
+        def submit(task: Callable[..., _T], *args: Any) -> Future[_T]:
+            # Each task gets its own copy of the context, so log lines in workers carry the run id.
+            return pool.submit(contextvars.copy_context().run, task, *args)
+
+        # Every repository's first page comes first. It settles a quiet repository (a 304, or a single
+        # page), and tells the length of the others (Link rel="last"): a repository's pages are read
+        # one after another, so the longest listing is the run's critical path and must start first.
+        started, fatal = _results([submit(_start_repository, ctx, repo, states[repo]) for repo in repos])
+        ongoing = sorted((r for r in started if not r.settled), key=lambda r: -r.listing.pages_left)
+        _, fatal_later = _results([submit(_continue_repository, ctx, r) for r in ongoing])
     stats = ctx.github.stats
     result = RunResult(
         run_id=ctx.run_id,
         status="running",
-        outcomes=outcomes,
+        outcomes=[r.outcome for r in started],
         github_requests=stats.requests,
         github_not_modified=stats.not_modified,
         rate_limit_remaining=stats.rate_limit_remaining,
     )
+    fatal = fatal or fatal_later
     if fatal is not None:
         result.status, result.error = "failed", str(fatal)
     elif result.failed:
@@ -185,36 +200,78 @@ def _collect_all(ctx: _RunContext, repos: Sequence[str], workers: int) -> RunRes
     return result
 
 
-def _collect_repository(ctx: _RunContext, repository: str, state: store.RepoState) -> RepoOutcome:
-    if ctx.abort.is_set() or ctx.deadline.near(DEADLINE_MARGIN_SECONDS):
-        return RepoOutcome(repository, "unfinished")
+def _results(futures: Iterable[Future[_T]]) -> tuple[list[_T], CollectorError | None]:
+    results, fatal = [], None
+    for future in futures:
+        try:
+            results.append(future.result())
+        except (GitHubAuthError, GitHubUnavailableError) as exc:
+            fatal = fatal or exc
+    return results, fatal
+
+
+def _start_repository(ctx: _RunContext, repository: str, state: store.RepoState) -> _Repository:
+    """Read and write the first page; finish the repository if that was all."""
     cutoff = state.watermark - WATERMARK_OVERLAP if state.watermark else ctx.since
-    listing = Listing(repository, cutoff)
-    outcome = RepoOutcome(repository, "done")
-    etag = state.etag if state.watermark else None
-    try:
-        # The next page downloads while this one is written: the largest repository sets the run's pace.
-        with Prefetch(lambda: list_pull_pages(ctx.github.client(), listing, etag)) as pages:
-            _write_pages(ctx, repository, pages, outcome)
-    except DeadlineReached:
+    repo = _Repository(
+        Listing(repository, cutoff, known_etag=state.etag if state.watermark else None),
+        RepoOutcome(repository, "done"),
+    )
+    if ctx.abort.is_set() or ctx.deadline.near(DEADLINE_MARGIN_SECONDS):
+        repo.outcome.status = "unfinished"
+    else:
+        with _listing_errors(ctx, repo):
+            page = read_page(ctx.github.client(), repo.listing)
+            if page:
+                _write(ctx, repository, page, repo.outcome)
+    if repo.settled:
+        _finish_repository(ctx, repo)
+    return repo
+
+
+def _continue_repository(ctx: _RunContext, repo: _Repository) -> None:
+    listing, outcome = repo.listing, repo.outcome
+    if ctx.abort.is_set() or ctx.deadline.near(DEADLINE_MARGIN_SECONDS):
         outcome.status = "unfinished"
+    else:
+        # The next page downloads while this one is written.
+        pages = Prefetch(lambda: list_pull_pages(ctx.github.client(), listing))
+        with _listing_errors(ctx, repo), pages as stream:
+            _write_pages(ctx, listing.repository, stream, outcome)
+    _finish_repository(ctx, repo)
+
+
+@contextlib.contextmanager
+def _listing_errors(ctx: _RunContext, repo: _Repository) -> Iterator[None]:
+    """A repository's own failure is recorded in its outcome; GitHub-wide failures stop the run."""
+    try:
+        yield
+    except DeadlineReached:
+        repo.outcome.status = "unfinished"
     except (GitHubAuthError, GitHubUnavailableError):
         ctx.abort.set()  # nothing else can succeed: stop the other workers before their next request
+        ctx.github.limiter.claim(repo.listing.repository, 0)
         raise
     except GitHubRequestError as exc:
-        outcome.status, outcome.error = "failed", str(exc)
-        log.error("repository failed", extra={"repository": repository, "error": str(exc)})
-        return outcome
+        repo.outcome.status, repo.outcome.error = "failed", str(exc)
+        log.error("repository failed", extra={"repository": repo.listing.repository, "error": str(exc)})
+
+
+def _finish_repository(ctx: _RunContext, repo: _Repository) -> None:
+    listing, outcome = repo.listing, repo.outcome
+    ctx.github.limiter.claim(listing.repository, 0)  # a listing that stopped early needs nothing more
     if outcome.status == "done" and listing.complete:
         outcome.not_modified = listing.not_modified
         if not listing.not_modified:
             # Never past the run's start: a PR updated while we paged is re-read next time.
-            newest = min(listing.newest_update or cutoff, ctx.started_at)
-            store.advance_watermark(ctx.engine, repository, max(newest, cutoff), listing.etag, ctx.run_id)
+            newest = min(listing.newest_update or listing.cutoff, ctx.started_at)
+            store.advance_watermark(
+                ctx.engine, listing.repository, max(newest, listing.cutoff), listing.etag, ctx.run_id
+            )
     log.info(
         "repository collected",
         extra={
-            "repository": repository,
+            "repository": listing.repository,
             "status": outcome.status,
             "prs_seen": outcome.prs_seen,
             "rows_upserted": outcome.rows_upserted,
@@ -222,7 +279,6 @@ def _collect_repository(ctx: _RunContext, repository: str, state: store.RepoStat
             "not_modified": listing.not_modified,
         },
     )
-    return outcome
 
 
 def _write_pages(ctx: _RunContext, repository: str, pages: Iterable[list[PullRequest]], outcome: RepoOutcome) -> None:

@@ -284,6 +284,52 @@ def test_the_request_pace_ends_a_run_as_partial_not_failed(engine, fake_github, 
     assert rows(engine, "SELECT count(*) FROM pull_requests") == [(450,)]
 
 
+# ------------------------------------------------------------------ scheduling: the longest listing first
+
+
+def _listed_pages(fake):
+    """(repository, page) of every list request, in the order GitHub answered them."""
+    names = {str(repo.id): repo.full_name for repo in fake.repos.values()}
+    order = []
+    for r in fake.pull_requests_log():
+        parts = r.path.split("/")  # /repos/{owner}/{name}/pulls, or /repositories/{id}/pulls from Link URLs
+        order.append((f"{parts[2]}/{parts[3]}" if parts[1] == "repos" else names[parts[2]], r.query.get("page", "1")))
+    return order
+
+
+def test_first_pages_come_first_then_the_longest_listings(engine, fake_github, team):
+    sizes = {"acme/small": 150, "acme/medium": 350, "acme/big": 550}
+    for repo, count in sizes.items():
+        add(fake_github, repo, *[merged_pull(n) for n in range(1, count + 1)])
+    result = collect(engine, fake_github, list(sizes), max_workers=1)
+    assert result.status == "success"
+    assert _listed_pages(fake_github) == [
+        ("acme/small", "1"), ("acme/medium", "1"), ("acme/big", "1"),
+        *[("acme/big", str(p)) for p in range(2, 7)],
+        *[("acme/medium", str(p)) for p in range(2, 5)],
+        ("acme/small", "2"),
+    ]  # fmt: skip
+    assert rows(engine, "SELECT count(*) FROM pull_requests") == [(1050,)]
+
+
+def test_listings_withdraw_their_claims_when_they_end_or_fail(engine, fake_github, team):
+    from collector.github_api import GitHubClientFactory
+    from collector.pipeline import run
+    from tests.helpers import FAST_RETRY, settings_for
+
+    add(fake_github, "acme/api", *[merged_pull(n) for n in range(1, 251)])
+    add(fake_github, "acme/web", *[merged_pull(n) for n in range(1, 251)])
+    web = fake_github.repos["acme/web"].id
+    fake_github.inject(f"/repositories/{web}/pulls", Fault(404, "Not Found"))  # its second page
+    github = GitHubClientFactory(
+        token="test-token", base_url=fake_github.base_url, policy=FAST_RETRY, max_requests_per_minute=850
+    )
+    settings = settings_for(fake_github, engine, ["acme/api", "acme/web"])
+    result = run(settings, github=github, engine=engine, now=NOW)
+    assert result.failed.keys() == {"acme/web"}
+    assert github.limiter.claims() == {}
+
+
 # ------------------------------------------------------------------ ledger, lock, concurrency
 
 

@@ -26,8 +26,8 @@ def factory(fake, *, sleeps=None, policy=FAST_RETRY, deadline=None, token="test-
 
 def listing_of(fake, repo="acme/api", cutoff=EPOCH, etag=None, **kw):
     gh = factory(fake, **kw)
-    listing = Listing(repo, cutoff)
-    pages = list(list_pull_pages(gh.client(), listing, etag))
+    listing = Listing(repo, cutoff, etag)
+    pages = list(list_pull_pages(gh.client(), listing))
     return listing, pages, gh
 
 
@@ -158,7 +158,7 @@ def test_missing_repository_is_a_clear_404(fake_github):
 def test_unreachable_github_is_reported_after_bounded_retries():
     gh = GitHubClientFactory(token="t", base_url="http://127.0.0.1:9", policy=FAST_RETRY, sleep=lambda _s: None)
     with pytest.raises(GitHubUnavailableError, match=r"cannot reach GitHub at http://127\.0\.0\.1:9"):
-        list(list_pull_pages(gh.client(), Listing("acme/api", EPOCH), None))
+        list(list_pull_pages(gh.client(), Listing("acme/api", EPOCH)))
     assert gh.stats.retries == FAST_RETRY.attempts - 1
 
 

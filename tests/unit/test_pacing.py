@@ -102,3 +102,73 @@ def test_rate_limit_budget_is_the_lowest_of_the_newest_window_whatever_the_recor
     stats.record(200, {"x-ratelimit-remaining": "4990", "x-ratelimit-reset": "1000"})  # late answer, old window
     assert stats.rate_limit_remaining == 4999
     assert stats.requests == 5
+
+
+# ------------------------------------------------------------------ reservations for the longest listing
+
+
+def _acquire(limiter, clock, claimant=None, **kw):
+    limiter.acquire(Deadline(), 0, clock.sleep, claimant, **kw)
+    return clock.now
+
+
+def test_other_requests_leave_the_longest_listing_its_claimed_pages():
+    clock = Clock()
+    limiter = RequestRateLimiter(10, clock=clock)
+    limiter.claim("big", 5)
+    assert [_acquire(limiter, clock, "small") for _ in range(5)] == [0, 0, 0, 0, 0]
+    # The window has 5 requests left, all claimed: the sixth small request waits for the window to move.
+    assert _acquire(limiter, clock, "small") == 60
+    assert clock.sleeps and all(s <= RequestRateLimiter.POLL for s in clock.sleeps[:-1])
+
+
+def test_the_longest_listing_itself_goes_while_the_window_has_room():
+    clock = Clock()
+    limiter = RequestRateLimiter(10, clock=clock)
+    limiter.claim("big", 5)
+    for _ in range(5):
+        _acquire(limiter, clock, "small")
+    for left in (4, 3, 2, 1, 0):
+        assert _acquire(limiter, clock, "big") == 0
+        limiter.claim("big", left)
+    assert clock.sleeps == []
+
+
+def test_only_the_longest_claim_is_reserved():
+    clock = Clock()
+    limiter = RequestRateLimiter(10, clock=clock)
+    limiter.claim("big", 5)
+    limiter.claim("medium", 3)
+    for _ in range(4):
+        assert _acquire(limiter, clock, "medium") == 0  # it leaves 5 to big, not 5 + 3
+    assert _acquire(limiter, clock, "small") == 0
+    assert clock.sleeps == []
+
+
+def test_a_withdrawn_claim_releases_its_reservation():
+    clock = Clock()
+    limiter = RequestRateLimiter(10, clock=clock)
+    limiter.claim("big", 5)
+    for _ in range(5):
+        _acquire(limiter, clock, "small")
+    limiter.claim("big", 0)
+    assert _acquire(limiter, clock, "small") == 0
+
+
+def test_first_pages_ignore_reservations():
+    clock = Clock()
+    limiter = RequestRateLimiter(10, clock=clock)
+    limiter.claim("big", 9)
+    assert [_acquire(limiter, clock, "new", reserved_for_others=False) for _ in range(10)] == [0] * 10
+    assert _acquire(limiter, clock, "new", reserved_for_others=False) == 60  # the window itself still binds
+
+
+def test_a_reserved_wait_that_would_outlast_the_deadline_stops_at_once():
+    clock = Clock()
+    limiter = RequestRateLimiter(2, clock=clock)
+    limiter.claim("big", 1)
+    limiter.acquire(Deadline(30, clock=clock), 0, clock.sleep, "big")
+    limiter.acquire(Deadline(30, clock=clock), 0, clock.sleep, "big")
+    with pytest.raises(DeadlineReached):
+        limiter.acquire(Deadline(30, clock=clock), 0, clock.sleep, "small")
+    assert clock.sleeps == []
