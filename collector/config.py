@@ -46,6 +46,15 @@ class Settings:
     log_level: str = "INFO"
     # GitHub's REST secondary limit is 900 points a minute; 0 turns the pacing off.
     github_max_requests_per_minute: int = DEFAULT_MAX_REQUESTS_PER_MINUTE
+    # Collector processes that run at once with the same token (the scale-out shards): GitHub's limit
+    # is per token, so each one paces itself to its share.
+    github_concurrent_runs: int = 1
+
+    @property
+    def requests_per_minute_share(self) -> int:
+        if self.github_max_requests_per_minute <= 0:
+            return 0  # pacing off
+        return max(1, self.github_max_requests_per_minute // self.github_concurrent_runs)
 
     @property
     def database_url_redacted(self) -> str:
@@ -77,6 +86,7 @@ def load_settings(environ: Mapping[str, str], *, need_github: bool = True) -> Se
         github_max_requests_per_minute=_int(
             environ, "GITHUB_MAX_REQUESTS_PER_MINUTE", DEFAULT_MAX_REQUESTS_PER_MINUTE, 0, 100_000
         ),
+        github_concurrent_runs=_int(environ, "GITHUB_CONCURRENT_RUNS", 1, 1, 100),
     )
 
 

@@ -222,7 +222,7 @@ class GitHubClientFactory:
             token=settings.github_token,
             base_url=settings.github_api_url,
             deadline=deadline,
-            max_requests_per_minute=settings.github_max_requests_per_minute,
+            max_requests_per_minute=settings.requests_per_minute_share,
         )
 
     def client(self) -> GitHubClient:

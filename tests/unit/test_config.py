@@ -28,6 +28,14 @@ def test_defaults_and_parsing():
     assert settings.github_max_requests_per_minute == 850  # under GitHub's 900 points a minute
 
 
+def test_runs_that_share_a_token_share_its_pace():
+    assert load_settings(BASE).requests_per_minute_share == 850
+    assert load_settings({**BASE, "GITHUB_CONCURRENT_RUNS": "4"}).requests_per_minute_share == 212
+    assert load_settings({**BASE, "GITHUB_CONCURRENT_RUNS": "100"}).requests_per_minute_share == 8
+    off = {**BASE, "GITHUB_MAX_REQUESTS_PER_MINUTE": "0", "GITHUB_CONCURRENT_RUNS": "4"}
+    assert load_settings(off).requests_per_minute_share == 0  # pacing stays off
+
+
 def test_secrets_are_not_in_repr_or_redacted_url():
     settings = load_settings(BASE)
     assert "ghp_secret" not in repr(settings) and "s3cret" not in repr(settings)
@@ -48,6 +56,7 @@ def test_secrets_are_not_in_repr_or_redacted_url():
         ({"GITHUB_API_URL": "https://user:pw@example"}, "must not carry credentials"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL must be one of"),
         ({"GITHUB_MAX_REQUESTS_PER_MINUTE": "-1"}, "GITHUB_MAX_REQUESTS_PER_MINUTE"),
+        ({"GITHUB_CONCURRENT_RUNS": "0"}, "GITHUB_CONCURRENT_RUNS must be an integer between 1 and 100"),
     ],
 )
 def test_bad_settings_get_one_clear_line(override, message):

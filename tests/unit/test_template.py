@@ -140,6 +140,14 @@ def test_scale_out_is_a_distributed_map_over_shards_behind_a_parameter(scale_out
     assert single["Properties"]["State"] == {"Fn::If": ["ScaleOut", "DISABLED", "ENABLED"]}
 
 
+def test_concurrent_shards_share_githubs_per_token_pace(scale_out):
+    variables = scale_out["ShardCollectorFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["GITHUB_CONCURRENT_RUNS"] == {"Ref": "ShardConcurrency"}
+    assert variables["GITHUB_TOKEN_SECRET_ARN"] == {"Ref": "GitHubTokenSecretArn"}  # the globals still apply
+    single = scale_out["CollectorFunction"]["Properties"]["Environment"]["Variables"]
+    assert "GITHUB_CONCURRENT_RUNS" not in single
+
+
 def test_migrations_run_at_deploy_and_track_the_head_revision(default):
     migration = default["SchemaMigration"]
     assert migration["Properties"]["ServiceToken"] == {"Fn::GetAtt": ["MigrateFunction", "Arn"]}
