@@ -48,7 +48,9 @@ CREATE FUNCTION team_memberships_delete_metrics() RETURNS trigger LANGUAGE plpgs
 DECLARE
     removed integer[] := ARRAY(SELECT o.id FROM old_rows o);
 BEGIN
-    DELETE FROM pr_metrics p WHERE p.membership_id = ANY(removed);
+    IF cardinality(removed) > 0 THEN
+        DELETE FROM pr_metrics p WHERE p.membership_id = ANY(removed);
+    END IF;
     RETURN NULL;
 END $$
 """
