@@ -144,7 +144,11 @@ def run(
                 "run started",
                 extra={"repositories": len(repos), "trigger": trigger, "since": ctx.since.isoformat()},
             )
-            result = _collect_all(ctx, repos, settings.max_workers)
+            try:
+                result = _collect_all(ctx, repos, settings.max_workers)
+            except Exception as exc:
+                _record_failure(ctx, time.monotonic() - started, exc)
+                raise
             result.duration_seconds = time.monotonic() - started
             _finish(ctx, result)
         return result
@@ -175,9 +179,9 @@ def _collect_all(ctx: _RunContext, repos: Sequence[str], workers: int) -> RunRes
         # Every repository's first page comes first. It settles a quiet repository (a 304, or a single
         # page), and tells the length of the others (Link rel="last"): a repository's pages are read
         # one after another, so the longest listing is the run's critical path and must start first.
-        started, fatal = _results([submit(_start_repository, ctx, repo, states[repo]) for repo in repos])
+        started, fatal = _results(ctx, [submit(_start_repository, ctx, repo, states[repo]) for repo in repos])
         ongoing = sorted((r for r in started if not r.settled), key=lambda r: -r.listing.pages_left)
-        _, fatal_later = _results([submit(_continue_repository, ctx, r) for r in ongoing])
+        _, fatal_later = _results(ctx, [submit(_continue_repository, ctx, r) for r in ongoing])
     stats = ctx.github.stats
     result = RunResult(
         run_id=ctx.run_id,
@@ -200,14 +204,32 @@ def _collect_all(ctx: _RunContext, repos: Sequence[str], workers: int) -> RunRes
     return result
 
 
-def _results(futures: Iterable[Future[_T]]) -> tuple[list[_T], CollectorError | None]:
+def _results(ctx: _RunContext, futures: Iterable[Future[_T]]) -> tuple[list[_T], CollectorError | None]:
     results, fatal = [], None
     for future in futures:
         try:
             results.append(future.result())
         except (GitHubAuthError, GitHubUnavailableError) as exc:
             fatal = fatal or exc
+        except Exception:
+            ctx.abort.set()  # the database failed: the other workers stop before their next page
+            raise
     return results, fatal
+
+
+def _record_failure(ctx: _RunContext, seconds: float, exc: Exception) -> None:
+    """Best effort: the ledger says why the run ended, unless the database is what failed for good
+    (then the next run marks the row abandoned)."""
+    try:
+        store.finish_run(
+            ctx.engine,
+            ctx.run_id,
+            finished_at=ctx.started_at + timedelta(seconds=seconds),
+            status="failed",
+            error=store.describe_db_error(exc),
+        )
+    except Exception as again:
+        log.warning("the run's failure could not be recorded", extra={"error": store.describe_db_error(again)})
 
 
 def _start_repository(ctx: _RunContext, repository: str, state: store.RepoState) -> _Repository:

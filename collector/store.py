@@ -57,8 +57,13 @@ def make_engine(database_url: str, *, pool_size: int = 10) -> Engine:
 def _is_transient(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    orig = getattr(exc, "orig", None)
-    return isinstance(orig, psycopg.Error) and (orig.sqlstate or "") in _TRANSIENT_SQLSTATES
+    # COPY and the deletes run on psycopg's own cursor: its errors arrive unwrapped.
+    error = exc if isinstance(exc, psycopg.Error) else getattr(exc, "orig", None)
+    if not isinstance(error, psycopg.Error):
+        return False
+    if error.sqlstate is None:  # no answer from the server: the connection itself failed
+        return isinstance(error, psycopg.OperationalError)
+    return error.sqlstate in _TRANSIENT_SQLSTATES
 
 
 # Transient database errors (a failover, a dropped connection, a serialization conflict) are
@@ -82,7 +87,7 @@ def describe_db_error(exc: BaseException) -> str:
 def database_errors(action: str) -> Iterator[None]:
     try:
         yield
-    except (OperationalError, DBAPIError) as exc:
+    except (OperationalError, DBAPIError, psycopg.Error) as exc:
         raise DatabaseError(f"{action}: {describe_db_error(exc)}") from None
 
 

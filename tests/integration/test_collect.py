@@ -457,3 +457,19 @@ def test_a_rewritten_pr_loses_the_team_rows_that_no_longer_apply(engine, team):
         (1, "alice-renamed"),
         (2, "bob"),
     ]
+
+
+def test_a_database_error_while_writing_ends_the_run_in_one_line_and_in_the_ledger(engine, fake_github, team):
+    add(fake_github, "acme/api", merged_pull(1), merged_pull(150))
+    with engine.begin() as conn:  # a write the database refuses, for good: not a transient error
+        conn.execute(text("ALTER TABLE pull_requests ADD CONSTRAINT ck_test_small CHECK (number < 100)"))
+    try:
+        with pytest.raises(DatabaseError, match="ck_test_small") as info:
+            collect(engine, fake_github, ["acme/api"])
+        assert "\n" not in str(info.value)
+        assert rows(engine, "SELECT status, error LIKE '%ck_test_small%' FROM collector_runs") == [("failed", True)]
+        assert rows(engine, "SELECT count(*) FROM pull_requests") == [(0,)]
+        assert rows(engine, "SELECT count(*) FROM collector_state") == [(0,)]
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE pull_requests DROP CONSTRAINT ck_test_small"))
