@@ -67,7 +67,7 @@ def _is_transient(exc: BaseException) -> bool:
 
 
 # Transient database errors (a failover, a dropped connection, a serialization conflict) are
-# retried a few times with backoff; the transaction is redone whole, which upserts make safe.
+# retried a few times with backoff; the transaction is redone whole, which idempotent writes make safe.
 transient_db_retry = retry(
     retry=retry_if_exception(_is_transient),
     stop=stop_after_attempt(4),
