@@ -255,13 +255,10 @@ def write_rates(engine: Engine, page_list: list[list[PullRequest]], repeats: int
 
 
 def _copy_rate(engine: Engine, page_list: list[list[PullRequest]], index: Any) -> float:
-    """COPY of the same rows into scratch tables shaped like the real ones (same indexes and keys)."""
-    pr_columns = store._PR_COLUMNS
-    metric_columns = store._METRIC_COLUMNS
-    prs = [[getattr(pr, c) for c in pr_columns] for page in page_list for pr in page]
-    metrics = [
-        [getattr(r, c) for c in metric_columns] for page in page_list for pr in page for r in attribute(pr, index)
-    ]
+    """COPY of the same rows, built as the write path builds them, into scratch tables with the real
+    ones' columns and indexes (``LIKE … INCLUDING ALL``: no triggers)."""
+    prs = [store._pr_row(pr) for page in page_list for pr in page]
+    metrics = [store._metric_row(r) for page in page_list for pr in page for r in attribute(pr, index)]
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS scratch_pull_requests, scratch_pr_metrics"))
         conn.execute(text("CREATE TABLE scratch_pull_requests (LIKE pull_requests INCLUDING ALL)"))
@@ -272,12 +269,8 @@ def _copy_rate(engine: Engine, page_list: list[list[PullRequest]], index: Any) -
         assert isinstance(connection, psycopg.Connection)
         started = time.perf_counter()
         with connection.cursor() as cur:
-            with cur.copy(f"COPY scratch_pull_requests ({', '.join(pr_columns)}) FROM STDIN") as copy:
-                for row in prs:
-                    copy.write_row(row)
-            with cur.copy(f"COPY scratch_pr_metrics ({', '.join(metric_columns)}) FROM STDIN") as copy:
-                for row in metrics:
-                    copy.write_row(row)
+            store._copy(cur, "scratch_pull_requests", store._PR_COLUMNS, prs)
+            store._copy(cur, "scratch_pr_metrics", store._METRIC_COLUMNS, metrics)
         connection.commit()
         elapsed = time.perf_counter() - started
     finally:

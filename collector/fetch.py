@@ -69,9 +69,8 @@ def read_page(client: GitHubClient, listing: Listing) -> list[PullRequest]:
     )
     headers = {"If-None-Match": listing.known_etag} if first and listing.known_etag else None
     response = client.get(url, params, headers, claimant=listing.repository, first_page=first)
-    if response.status == 304:
+    if response.status == 304:  # only ever the first page, before the listing claimed anything
         listing.not_modified = listing.complete = True
-        client.claim(listing.repository, 0)
         return []
     listing.pages_read += 1
     link = response.headers.get("link")

@@ -112,22 +112,24 @@ def _acquire(limiter, clock, claimant=None, **kw):
     return clock.now
 
 
-def test_other_requests_leave_the_longest_listing_its_claimed_pages():
+def _big_claims_half_and_others_spent_the_rest():
+    """A window of 10; "big" claims 5 and five other requests went out: the other 5 are reserved."""
     clock = Clock()
     limiter = RequestRateLimiter(10, clock=clock)
     limiter.claim("big", 5)
     assert [_acquire(limiter, clock, "small") for _ in range(5)] == [0, 0, 0, 0, 0]
+    return limiter, clock
+
+
+def test_other_requests_leave_the_longest_listing_its_claimed_pages():
+    limiter, clock = _big_claims_half_and_others_spent_the_rest()
     # The window has 5 requests left, all claimed: the sixth small request waits for the window to move.
     assert _acquire(limiter, clock, "small") == 60
     assert clock.sleeps and all(s <= RequestRateLimiter.POLL for s in clock.sleeps[:-1])
 
 
 def test_the_longest_listing_itself_goes_while_the_window_has_room():
-    clock = Clock()
-    limiter = RequestRateLimiter(10, clock=clock)
-    limiter.claim("big", 5)
-    for _ in range(5):
-        _acquire(limiter, clock, "small")
+    limiter, clock = _big_claims_half_and_others_spent_the_rest()
     for left in (4, 3, 2, 1, 0):
         assert _acquire(limiter, clock, "big") == 0
         limiter.claim("big", left)
@@ -146,11 +148,7 @@ def test_only_the_longest_claim_is_reserved():
 
 
 def test_a_withdrawn_claim_releases_its_reservation():
-    clock = Clock()
-    limiter = RequestRateLimiter(10, clock=clock)
-    limiter.claim("big", 5)
-    for _ in range(5):
-        _acquire(limiter, clock, "small")
+    limiter, clock = _big_claims_half_and_others_spent_the_rest()
     limiter.claim("big", 0)
     assert _acquire(limiter, clock, "small") == 0
 
