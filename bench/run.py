@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,10 +31,12 @@ from sqlalchemy import Engine, text
 
 from collector import store
 from collector.attribute import attribute
-from collector.membership import parse_teams
+from collector.cursor import RepoState
+from collector.membership import MembershipIndex, parse_teams
 from collector.migrate import upgrade_to_head
 from collector.models import PullRequest
 from collector.pipeline import WRITE_BATCH
+from collector.sync import sync_teams
 from collector.testing.fake_github import FakeGitHub, FakePull
 from collector.testing.postgres import create_database, drop_database, postgres_server
 from collector.testing.sample_org import SampleOrg, generate_org, heavy_tail_sizes
@@ -234,7 +237,7 @@ def _model(repo: str, pull: FakePull) -> PullRequest:
 
 
 def write_rates(engine: Engine, page_list: list[list[PullRequest]], repeats: int) -> dict[str, Any]:
-    index = store.load_index(engine)
+    index = MembershipIndex(store.memberships(engine))
     upsert, copy = [], []
     rows_total = 0
     for _ in range(repeats):
@@ -242,7 +245,8 @@ def write_rates(engine: Engine, page_list: list[list[PullRequest]], repeats: int
         started = time.perf_counter()
         rows_total = 0
         for page in page_list:
-            written = store.save_page(engine, page[0].repository, page, index)
+            rows = [row for pr in page for row in attribute(pr, index)]
+            written = store.save_batch(engine, page[0].repository, page, rows, [], RepoState(), uuid.uuid4())
             rows_total += written.prs_written + written.metric_rows_written
         upsert.append(rows_total / (time.perf_counter() - started))
         copy.append(_copy_rate(engine, page_list, index))
@@ -257,8 +261,8 @@ def write_rates(engine: Engine, page_list: list[list[PullRequest]], repeats: int
 def _copy_rate(engine: Engine, page_list: list[list[PullRequest]], index: Any) -> float:
     """COPY of the same rows, built as the write path builds them, into scratch tables with the real
     ones' columns and indexes (``LIKE … INCLUDING ALL``: no triggers)."""
-    prs = [store._pr_row(pr) for page in page_list for pr in page]
-    metrics = [store._metric_row(r) for page in page_list for pr in page for r in attribute(pr, index)]
+    prs = [store.pr_row(pr) for page in page_list for pr in page]
+    metrics = [store.metric_row(r) for page in page_list for pr in page for r in attribute(pr, index)]
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS scratch_pull_requests, scratch_pr_metrics"))
         conn.execute(text("CREATE TABLE scratch_pull_requests (LIKE pull_requests INCLUDING ALL)"))
@@ -269,8 +273,8 @@ def _copy_rate(engine: Engine, page_list: list[list[PullRequest]], index: Any) -
         assert isinstance(connection, psycopg.Connection)
         started = time.perf_counter()
         with connection.cursor() as cur:
-            store._copy(cur, "scratch_pull_requests", store._PR_COLUMNS, prs)
-            store._copy(cur, "scratch_pr_metrics", store._METRIC_COLUMNS, metrics)
+            store.copy_rows(cur, "scratch_pull_requests", store.PR_COLUMNS, prs)
+            store.copy_rows(cur, "scratch_pr_metrics", store.METRIC_COLUMNS, metrics)
         connection.commit()
         elapsed = time.perf_counter() - started
     finally:
@@ -314,7 +318,7 @@ def reattribution(engine: Engine, fake: FakeGitHub, documents: list[dict[str, An
     for i in range(repeats * 2):
         specs = parse_teams(json.dumps(documents[i % 2]))
         started = time.perf_counter()
-        rows = store.sync_teams(engine, specs).metric_rows
+        rows = sync_teams(engine, specs).metric_rows
         timings.append(time.perf_counter() - started)
     return {"seconds": median(timings), "metric_rows": rows, "github_requests": len(fake.requests)}
 

@@ -19,6 +19,7 @@ from collector.membership import load_teams_file, parse_instant
 from collector.migrate import assert_schema_current, upgrade_to_head
 from collector.pipeline import RunResult, run
 from collector.report import load_report, render_html
+from collector.sync import sync_teams
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -83,7 +84,7 @@ def _teams_sync(settings: Settings, path: Path) -> int:
     engine = store.make_engine(settings.database_url)
     with store.database_errors("teams sync"):
         assert_schema_current(engine)
-        result = store.sync_teams(engine, specs)
+        result = sync_teams(engine, specs)
     print(
         f"synced {result.teams} teams, {result.memberships} memberships "
         f"({result.teams_removed} teams removed); {result.metric_rows} attribution rows recomputed"
@@ -138,7 +139,7 @@ def summary(result: RunResult) -> str:
         f"{result.repositories_done} repositories collected,",
         f"{len(result.failed)} failed,",
         f"{result.repositories_unfinished} left for the next run;",
-        f"{result.prs_seen} PRs seen, {result.rows_upserted} rows upserted,",
+        f"{result.prs_seen} PRs seen, {result.rows_written} rows written, {result.prs_quarantined} quarantined,",
         f"{result.github_requests} GitHub requests ({result.github_not_modified} answered 304 Not Modified)",
     ]
     return " ".join(parts)

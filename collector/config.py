@@ -26,6 +26,7 @@ DEFAULT_GITHUB_API_URL = "https://api.github.com"
 DEFAULT_LOOKBACK_DAYS = 90
 DEFAULT_MAX_WORKERS = 8
 DEFAULT_MAX_REQUESTS_PER_MINUTE = 850
+DEFAULT_RATE_LIMIT_RESERVE_PERCENT = 10
 # GitHub's secondary limit allows at most 100 concurrent requests per token; stay far below it.
 MAX_MAX_WORKERS = 32
 _REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
@@ -49,6 +50,8 @@ class Settings:
     # Collector processes that run at once with the same token (the scale-out shards): GitHub's limit
     # is per token, so each one paces itself to its share.
     github_concurrent_runs: int = 1
+    # The share of the token's hourly budget left for other tools: a run that reaches it ends `partial`.
+    github_rate_limit_reserve: float = DEFAULT_RATE_LIMIT_RESERVE_PERCENT / 100
 
     @property
     def requests_per_minute_share(self) -> int:
@@ -87,6 +90,10 @@ def load_settings(environ: Mapping[str, str], *, need_github: bool = True) -> Se
             environ, "GITHUB_MAX_REQUESTS_PER_MINUTE", DEFAULT_MAX_REQUESTS_PER_MINUTE, 0, 100_000
         ),
         github_concurrent_runs=_int(environ, "GITHUB_CONCURRENT_RUNS", 1, 1, 100),
+        github_rate_limit_reserve=_int(
+            environ, "GITHUB_RATE_LIMIT_RESERVE_PERCENT", DEFAULT_RATE_LIMIT_RESERVE_PERCENT, 0, 90
+        )
+        / 100,
     )
 
 

@@ -1,100 +1,128 @@
-"""List one repository's pull requests, newest-updated first, down to a cutoff; models out.
+"""Read one page of a repository's pull requests, newest-updated first; models out, never PyGithub objects.
 
-``GET /pulls`` has no ``since`` parameter, so incremental collection sorts by ``updated``
-descending and stops at the first item older than the cutoff. ``state=all`` brings open PRs in
-the same listing at no extra request. Items are converted to frozen models right here, from the
-list fields only: a PyGithub object would fetch each PR again for fields like ``merged``.
+``GET /pulls`` has no ``since`` parameter, so collection sorts by ``updated`` descending and a sweep
+stops at the first item older than its lower bound (``collector.cursor``). ``state=all`` brings open
+PRs in the same listing at no extra request. Items are decoded one by one from the list fields only:
+one item GitHub sends that we cannot read is refused alone (``Refusal``), never its page.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import msgspec
+from requests.utils import parse_header_links
 
-from collector.github_api import GitHubClient, GitHubRequestError
-from collector.models import PullRequest
+from collector.github_api import GitHubRequestError, GitHubTimeoutError, clean_text
+from collector.models import PullRequest, Refusal
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collector.github_api import GitHubClient
 
-_NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
-_LAST_PAGE = re.compile(r'<[^>]*[?&]page=(\d+)[^>]*>;\s*rel="last"')
 GHOST_LOGIN = "ghost"  # GitHub's stand-in for deleted accounts
+PER_PAGE = 100  # GitHub's maximum: fewest requests per PR. Pages are numbered in units of 100.
+# A page GitHub times out on (502/504 after its 10 s limit) is read again in smaller parts.
+SMALLER_PAGES = (50, 25)
+# Titles longer than this are cut (GitHub allows 256 characters): a hostile body must not bloat rows.
+MAX_TITLE = 1000
+EXCERPT = 200  # characters of an offending item kept with its refusal
+_INT4 = 2**31 - 1
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # before GitHub existed: a value this old is not a real time
+_FUTURE_SLACK = timedelta(days=1)
 
 
-@dataclass
-class Listing:
-    """One repository's listing, read a page at a time (``read_page``) from any thread.
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What one page of the listing says: its PRs, its refused items, and where the listing goes on."""
 
-    What it learns is what the caller stores once every page is committed: the first page's ETag,
-    the newest update seen, and whether the listing reached its end (``complete``).
-    """
-
-    repository: str
-    cutoff: datetime
-    known_etag: str | None = None  # sent with the first page: a 304 means nothing changed
-    etag: str | None = None
+    number: int
+    prs: tuple[PullRequest, ...]
+    refused: tuple[Refusal, ...]
+    oldest_update: datetime | None  # of the page's last readable item
+    has_next: bool
+    last_page: int | None  # GitHub's Link rel="last": how long the listing says it is
+    etag: str | None
     not_modified: bool = False
-    complete: bool = False
-    newest_update: datetime | None = None
-    pages_read: int = field(default=0)
-    last_page: int | None = None  # GitHub's Link rel="last" on the first page: the listing's length
-    _next: tuple[str, dict[str, Any] | None] | None = field(default=None, repr=False)
-
-    @property
-    def pages_left(self) -> int:
-        """Pages still to read at most. The cutoff may end an incremental listing sooner."""
-        if self.complete:
-            return 0
-        if self.last_page is None:
-            return 1
-        return max(self.last_page - self.pages_read, 0)
 
 
-def read_page(client: GitHubClient, listing: Listing) -> list[PullRequest]:
-    """Read the listing's next page: its PRs updated at or after the cutoff (maybe none).
+def read_page(client: GitHubClient, repository: str, page: int, *, etag: str | None = None) -> Page:
+    """Page ``page`` (of 100) of the listing. With ``etag``, GitHub answers 304 (free) if nothing changed."""
+    try:
+        return _read(client, repository, page, PER_PAGE, etag)
+    except GitHubTimeoutError:
+        return _read_in_parts(client, repository, page)
 
-    Sets ``listing.complete`` after the last page. The first page is conditional when an ETag is
-    known: GitHub answers 304, which costs no rate limit, when nothing changed.
-    """
-    assert not listing.complete, "read past the end of a listing"
-    first = listing.pages_read == 0
-    url, params = listing._next or (
-        f"/repos/{listing.repository}/pulls",
-        {"state": "all", "sort": "updated", "direction": "desc", "per_page": 100},
+
+def find_page(client: GitHubClient, repository: str, before: datetime) -> int:
+    """The first page holding a PR updated before ``before``: a binary search, about log2(pages) requests."""
+    first = read_page(client, repository, 1)
+    low, high = 1, max(first.last_page or 1, 1)
+    while low < high:
+        middle = (low + high) // 2
+        oldest = read_page(client, repository, middle).oldest_update
+        if oldest is not None and oldest >= before:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+def _read(client: GitHubClient, repository: str, page: int, per_page: int, etag: str | None) -> Page:
+    params = {"state": "all", "sort": "updated", "direction": "desc", "per_page": per_page, "page": page}
+    headers = {"If-None-Match": etag} if etag else None
+    response = client.get(f"/repos/{repository}/pulls", params, headers)
+    if response.status == 304:
+        return Page(page, (), (), None, has_next=False, last_page=None, etag=etag, not_modified=True)
+    prs, refused, oldest = decode_page(response.body, repository)
+    links = {link.get("rel"): link.get("url", "") for link in parse_header_links(response.headers.get("link", ""))}
+    return Page(
+        number=page,
+        prs=prs,
+        refused=refused,
+        oldest_update=oldest,
+        has_next="next" in links,
+        last_page=_page_number(links.get("last")),
+        etag=response.headers.get("etag"),
     )
-    headers = {"If-None-Match": listing.known_etag} if first and listing.known_etag else None
-    response = client.get(url, params, headers, claimant=listing.repository, first_page=first)
-    if response.status == 304:  # only ever the first page, before the listing claimed anything
-        listing.not_modified = listing.complete = True
-        return []
-    listing.pages_read += 1
-    link = response.headers.get("link")
-    if first:
-        listing.etag = response.headers.get("etag")
-        listing.last_page = _last_page(link)
-    prs = decode_page(response.body, listing.repository)
-    fresh = [pr for pr in prs if pr.updated_at >= listing.cutoff]
-    if fresh and listing.newest_update is None:
-        listing.newest_update = max(pr.updated_at for pr in fresh)
-    # The Link URL carries every query parameter: follow it verbatim.
-    next_url = _next_url(link)
-    listing._next = (next_url, None) if next_url else None
-    listing.complete = len(fresh) < len(prs) or next_url is None
-    client.claim(listing.repository, listing.pages_left)
-    return fresh
 
 
-def list_pull_pages(client: GitHubClient, listing: Listing) -> Iterator[list[PullRequest]]:
-    """Every remaining non-empty page of the listing, read in order by one thread."""
-    while not listing.complete:
-        page = read_page(client, listing)
-        if page:
-            yield page
+def _read_in_parts(client: GitHubClient, repository: str, page: int) -> Page:
+    """Page ``page`` of 100 as 2 pages of 50, else 4 of 25: the same items, each part under GitHub's limit."""
+    for size in SMALLER_PAGES:
+        parts_per_page = PER_PAGE // size
+        first_part = (page - 1) * parts_per_page + 1
+        try:
+            parts = [_read(client, repository, first_part + i, size, None) for i in range(parts_per_page)]
+        except GitHubTimeoutError:
+            continue
+        last_part = parts[-1]
+        oldest = next((p.oldest_update for p in reversed(parts) if p.oldest_update is not None), None)
+        return Page(
+            number=page,
+            prs=tuple(pr for part in parts for pr in part.prs),
+            refused=tuple(r for part in parts for r in part.refused),
+            oldest_update=oldest,
+            has_next=last_part.has_next,
+            last_page=-(-last_part.last_page // parts_per_page) if last_part.last_page else None,
+            etag=None,
+        )
+    raise GitHubRequestError(f"GitHub timed out on page {page} even {SMALLER_PAGES[-1]} pull requests at a time")
+
+
+def _page_number(url: str | None) -> int | None:
+    if not url:
+        return None
+    for pair in url.split("?", 1)[-1].split("&"):
+        key, _, value = pair.partition("=")
+        if key == "page" and value.isdigit() and len(value) < 9:
+            return int(value)
+    return None
+
+
+# ---------------------------------------------------------------- decoding, one item at a time
 
 
 class _User(msgspec.Struct):
@@ -127,15 +155,37 @@ class _ListedPull(msgspec.Struct):
     base: _Base | None = None
 
 
-_PAGE = msgspec.json.Decoder(list[_ListedPull])
+class _Numbered(msgspec.Struct):
+    number: int | None = None
+    updated_at: str | None = None
 
 
-def decode_page(body: str | bytes, repository: str) -> list[PullRequest]:
+_ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
+_ITEM = msgspec.json.Decoder(_ListedPull)
+_NUMBERED = msgspec.json.Decoder(_Numbered)
+
+
+def decode_page(
+    body: str | bytes, repository: str
+) -> tuple[tuple[PullRequest, ...], tuple[Refusal, ...], datetime | None]:
+    """The page's PRs, its refused items, and the oldest ``updated_at`` among the items read."""
     try:
-        items = _PAGE.decode(body)
-    except msgspec.ValidationError as exc:
-        raise GitHubRequestError(f"unexpected list answer from GitHub: {exc}") from None
-    return [_model(item, repository) for item in items]
+        items = _ITEMS.decode(body)
+    except msgspec.DecodeError as exc:
+        raise GitHubRequestError(f"GitHub's answer is not a list of pull requests: {clean_text(str(exc))}") from None
+    prs: list[PullRequest] = []
+    refused: list[Refusal] = []
+    for raw in items:
+        try:
+            prs.append(_checked(_model(_ITEM.decode(raw), repository)))
+        except (msgspec.DecodeError, _Implausible) as exc:
+            refused.append(_refusal(raw, repository, str(exc)))
+    oldest = min((pr.updated_at for pr in prs), default=None)
+    return tuple(prs), tuple(refused), oldest
+
+
+class _Implausible(ValueError):
+    """A value GitHub could not have meant: kept out like an undecodable one."""
 
 
 def _model(item: _ListedPull, repository: str) -> PullRequest:
@@ -144,13 +194,13 @@ def _model(item: _ListedPull, repository: str) -> PullRequest:
     return PullRequest(
         repository=repository,
         number=item.number,
-        title=item.title or "",
-        author=None if login in (None, GHOST_LOGIN) else login,
+        title=_text(item.title or "")[:MAX_TITLE],
+        author=None if login in (None, GHOST_LOGIN) else _text(login),
         is_bot=(item.user is not None and item.user.type == "Bot") or (login or "").endswith("[bot]"),
         state=item.state,
         draft=bool(item.draft),
-        base_ref=base.ref,
-        default_branch=base.repo.default_branch if base.repo else "",
+        base_ref=_text(base.ref),
+        default_branch=_text(base.repo.default_branch if base.repo else ""),
         created_at=item.created_at,
         updated_at=item.updated_at,
         closed_at=item.closed_at,
@@ -158,14 +208,46 @@ def _model(item: _ListedPull, repository: str) -> PullRequest:
     )
 
 
-def _last_page(link: str | None) -> int:
-    """The first page of a one-page listing has no Link at all."""
-    match = _LAST_PAGE.search(link or "")
-    return int(match[1]) if match else 1
+def _text(value: str) -> str:
+    """The faithful normalisations (README): PostgreSQL text cannot hold NUL, nor UTF-8 lone surrogates."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
 
 
-def _next_url(link: str | None) -> str | None:
-    if not link:
-        return None
-    match = _NEXT_LINK.search(link)
-    return match[1] if match else None
+def _checked(pr: PullRequest) -> PullRequest:
+    if not 0 < pr.number <= _INT4:
+        raise _Implausible(f"number {pr.number} is out of range")
+    if pr.state not in ("open", "closed"):
+        raise _Implausible(f"state {pr.state[:20]!r} is neither open nor closed")
+    times = {"created_at": pr.created_at, "updated_at": pr.updated_at, "closed_at": pr.closed_at,
+             "merged_at": pr.merged_at}  # fmt: skip
+    latest = datetime.now(UTC) + _FUTURE_SLACK
+    for name, value in times.items():
+        if value is None:
+            continue
+        if value.tzinfo is None:
+            raise _Implausible(f"{name} has no time zone")
+        if not _EARLIEST <= value <= latest:
+            raise _Implausible(f"{name} {value.isoformat()} is not a plausible time")
+    if pr.merged_at is not None and pr.merged_at < pr.created_at:
+        raise _Implausible("merged_at is before created_at")
+    if not pr.author and pr.author is not None:
+        raise _Implausible("the author's login is empty")
+    return pr
+
+
+def _refusal(raw: msgspec.Raw, repository: str, reason: str) -> Refusal:
+    text = bytes(raw).decode("utf-8", "replace")
+    try:
+        number = _NUMBERED.decode(raw).number
+    except msgspec.DecodeError:
+        number = None
+    if number is not None and not 0 < number <= _INT4:
+        number = None
+    item = str(number) if number is not None else "sha256:" + hashlib.sha256(bytes(raw)).hexdigest()[:16]
+    return Refusal(repository, item, number, clean_text(reason), clean_text(text, limit=EXCERPT))

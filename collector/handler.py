@@ -16,6 +16,7 @@ from collector.logs import configure_logging, request_id_var
 from collector.membership import load_teams_file
 from collector.metrics import publish_run_metrics
 from collector.pipeline import run
+from collector.sync import sync_teams
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -32,7 +33,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     if invocation.action == "teams-sync":  # the scale-out state machine's first step
         if settings.teams_file is None:
             return {"skipped": "TEAMS_FILE is not set"}
-        synced = store.sync_teams(_engine(settings), load_teams_file(settings.teams_file))
+        synced = sync_teams(_engine(settings), load_teams_file(settings.teams_file))
         return {"teams": synced.teams, "memberships": synced.memberships}
     deadline = Deadline(context.get_remaining_time_in_millis() / 1000)
     github = GitHubClientFactory.from_settings(settings, deadline=deadline)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from collector.errors import TeamsFileError
+from collector.models import MemberSpec, TeamSpec
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -26,21 +26,6 @@ if TYPE_CHECKING:
 WEIGHT_DECIMALS = 4
 _TEAM_KEYS = {"name", "description", "members"}
 _MEMBER_KEYS = {"github_username", "allocation_weight", "joined_at", "left_at"}
-
-
-@dataclass(frozen=True, slots=True)
-class MemberSpec:
-    github_username: str
-    allocation_weight: Decimal
-    joined_at: datetime
-    left_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class TeamSpec:
-    name: str
-    description: str | None
-    members: tuple[MemberSpec, ...]
 
 
 def load_teams_file(path: Path) -> tuple[TeamSpec, ...]:

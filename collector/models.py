@@ -65,3 +65,31 @@ class MetricRow:
     state: str
     created_date: date
     allocation_weight: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A listed item kept out of the tables, with why. ``item`` identifies it: its number, else a hash."""
+
+    repository: str
+    item: str
+    number: int | None
+    reason: str
+    excerpt: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberSpec:
+    """One membership as the teams file states it."""
+
+    github_username: str
+    allocation_weight: Decimal
+    joined_at: datetime
+    left_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TeamSpec:
+    name: str
+    description: str | None
+    members: tuple[MemberSpec, ...]

@@ -1,106 +1,50 @@
-"""One collection run: settings -> memberships -> fetch (concurrent) -> attribute -> upsert.
+"""One collection run: per repository, read pages -> attribute -> write the batch with its progress.
 
-Collaborators come in as arguments (GitHub client factory, engine, clock, deadline), so the
-CLI, the Lambda handler, the demo and the tests drive the very same function.
+Collaborators come in as arguments (GitHub client factory, engine, clock, deadline), so the CLI, the
+Lambda handler, the demo and the tests drive the very same function.
 """
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import logging
 import threading
-import time
-import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from collector import store
+from collector import cursor, store
+from collector.attribute import attribute
 from collector.errors import CollectorError, GitHubAuthError, GitHubUnavailableError
-from collector.fetch import Listing, list_pull_pages, read_page
-from collector.github_api import DeadlineReached, GitHubClientFactory, GitHubRequestError
-from collector.logs import run_id_var
+from collector.fetch import find_page, read_page
+from collector.github_api import BudgetSpent, GitHubClientFactory, GitHubRequestError, RunMustStop
+from collector.ledger import RepoOutcome, RunResult, recorded_run
 from collector.membership import MembershipIndex, load_teams_file
 from collector.migrate import assert_schema_current
-from collector.prefetch import Prefetch
+from collector.sync import sync_teams
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Sequence
 
     from sqlalchemy import Engine
 
     from collector.config import Settings
-    from collector.deadline import Deadline
-    from collector.models import PullRequest
+    from collector.cursor import RepoState, Sweep
+    from collector.fetch import Page
+    from collector.models import PullRequest, Refusal
+
+__all__ = ["RepoOutcome", "RunResult", "run"]
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-# Re-read this much before the watermark: absorbs clock skew between GitHub and us.
-WATERMARK_OVERLAP = timedelta(minutes=15)
-# Stop starting new pages or repositories when less than this is left of the deadline.
+# Stop starting new pages when less than this is left of the deadline.
 DEADLINE_MARGIN_SECONDS = 20.0
 # PRs written per transaction: pages are grouped so that a transaction's fixed cost is shared.
 WRITE_BATCH = 5000
-
-
-@dataclass
-class RepoOutcome:
-    repository: str
-    status: str  # "done" | "failed" | "unfinished"
-    prs_seen: int = 0
-    rows_upserted: int = 0
-    not_modified: bool = False
-    error: str | None = None
-
-
-@dataclass
-class RunResult:
-    run_id: uuid.UUID
-    status: str
-    outcomes: list[RepoOutcome] = field(default_factory=list)
-    github_requests: int = 0
-    github_not_modified: int = 0
-    rate_limit_remaining: int | None = None
-    duration_seconds: float = 0.0
-    error: str | None = None
-
-    def _count(self, status: str) -> int:
-        return sum(1 for o in self.outcomes if o.status == status)
-
-    @property
-    def repositories_done(self) -> int:
-        return self._count("done")
-
-    @property
-    def repositories_unfinished(self) -> int:
-        return self._count("unfinished")
-
-    @property
-    def failed(self) -> dict[str, str]:
-        return {o.repository: o.error or "" for o in self.outcomes if o.status == "failed"}
-
-    @property
-    def prs_seen(self) -> int:
-        return sum(o.prs_seen for o in self.outcomes)
-
-    @property
-    def rows_upserted(self) -> int:
-        return sum(o.rows_upserted for o in self.outcomes)
-
-
-@dataclass(frozen=True)
-class _RunContext:
-    run_id: uuid.UUID
-    started_at: datetime
-    since: datetime
-    engine: Engine
-    github: GitHubClientFactory
-    index: MembershipIndex
-    deadline: Deadline
-    abort: threading.Event
+# A listing may grow while it is read, but not without end: GitHub's Link rel="last" plus this margin.
+EXTRA_PAGES = 10
 
 
 def run(
@@ -116,84 +60,227 @@ def run(
 ) -> RunResult:
     """Collect every configured repository once. Returns the result; the caller decides the exit."""
     repos = tuple(repositories or settings.repositories)
-    started = time.monotonic()
+    _prepare(settings, engine, teams=sync_teams)
+    with recorded_run(engine, repos, now, trigger) as result:
+        ctx = _Run(
+            run_id=result.run_id,
+            now=now,
+            since=since,
+            default_since=now - timedelta(days=settings.lookback_days),
+            engine=engine,
+            github=github,
+            index=MembershipIndex(store.memberships(engine)),
+        )
+        log.info("run started", extra={"repositories": len(repos), "trigger": trigger})
+        result.outcomes = _collect_all(ctx, store.load_states(engine, repos), settings.max_workers)
+        _conclude(ctx, result)
+    return result
+
+
+def _prepare(settings: Settings, engine: Engine, *, teams: bool) -> None:
     with store.database_errors("database"):
         assert_schema_current(engine)
-        if sync_teams and settings.teams_file is not None:
-            sync = store.sync_teams(engine, load_teams_file(settings.teams_file), force=False)
-            log.info(
-                "teams synced",
-                extra={"teams": sync.teams, "memberships": sync.memberships, "reattributed": sync.reattributed},
-            )
-    run_id = uuid.uuid4()
-    token = run_id_var.set(str(run_id))
-    try:
-        with store.database_errors("database"), store.run_lock(engine, run_id, repos):
-            store.start_run(engine, run_id, now, trigger, len(repos))
-            ctx = _RunContext(
-                run_id=run_id,
-                started_at=now,
-                since=since or now - timedelta(days=settings.lookback_days),
-                engine=engine,
-                github=github,
-                index=store.load_index(engine),
-                deadline=github.deadline,
-                abort=threading.Event(),
-            )
-            log.info(
-                "run started",
-                extra={"repositories": len(repos), "trigger": trigger, "since": ctx.since.isoformat()},
-            )
-            try:
-                result = _collect_all(ctx, repos, settings.max_workers)
-            except Exception as exc:
-                _record_failure(ctx, time.monotonic() - started, exc)
-                raise
-            result.duration_seconds = time.monotonic() - started
-            _finish(ctx, result)
-        return result
-    finally:
-        run_id_var.reset(token)
+        if teams and settings.teams_file is not None:
+            synced = sync_teams(engine, load_teams_file(settings.teams_file), force=False)
+            log.info("teams synced", extra={"teams": synced.teams, "reattributed": synced.reattributed})
+
+
+@dataclass
+class _Run:
+    run_id: Any
+    now: datetime
+    since: datetime | None
+    default_since: datetime
+    engine: Engine
+    github: GitHubClientFactory
+    index: MembershipIndex
+    abort: threading.Event = field(default_factory=threading.Event)
+    stopped_by: RunMustStop | None = None
+    fatal: CollectorError | None = None
+
+    def must_stop(self) -> bool:
+        return self.abort.is_set() or self.github.deadline.near(DEADLINE_MARGIN_SECONDS)
 
 
 @dataclass
 class _Repository:
-    """One repository's way through the run: its listing and what became of it."""
-
-    listing: Listing
+    name: str
+    state: RepoState
     outcome: RepoOutcome
-
-    @property
-    def settled(self) -> bool:
-        return self.outcome.status != "done" or self.listing.complete
+    pages_left: int = 0  # as GitHub's Link rel="last" tells, once a page was read
 
 
-def _collect_all(ctx: _RunContext, repos: Sequence[str], workers: int) -> RunResult:
-    states = store.load_repo_states(ctx.engine, repos)
+def _collect_all(ctx: _Run, states: dict[str, RepoState], workers: int) -> list[RepoOutcome]:
+    """Every repository's first page first: it settles quiet ones and tells how long the others are. Then
+    the longest listings first, since a listing's pages follow one another and the longest sets the run's
+    length."""
+    repos = [_Repository(name, state, RepoOutcome(name)) for name, state in states.items()]
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(repos))), thread_name_prefix="repo") as pool:
 
-        def submit(task: Callable[..., _T], *args: Any) -> Future[_T]:
-            # Each task gets its own copy of the context, so log lines in workers carry the run id.
-            return pool.submit(contextvars.copy_context().run, task, *args)
+        def each(repositories: list[_Repository], page_limit: int | None) -> None:
+            futures = [_submit(pool, collect_repository, ctx, r, page_limit) for r in repositories]
+            for future in futures:
+                future.result()
 
-        # Every repository's first page comes first. It settles a quiet repository (a 304, or a single
-        # page), and tells the length of the others (Link rel="last"): a repository's pages are read
-        # one after another, so the longest listing is the run's critical path and must start first.
-        started, fatal = _results(ctx, [submit(_start_repository, ctx, repo, states[repo]) for repo in repos])
-        ongoing = sorted((r for r in started if not r.settled), key=lambda r: -r.listing.pages_left)
-        _, fatal_later = _results(ctx, [submit(_continue_repository, ctx, r) for r in ongoing])
-    stats = ctx.github.stats
-    result = RunResult(
-        run_id=ctx.run_id,
-        status="running",
-        outcomes=[r.outcome for r in started],
-        github_requests=stats.requests,
-        github_not_modified=stats.not_modified,
-        rate_limit_remaining=stats.rate_limit_remaining,
+        each(repos, 1)
+        each(sorted((r for r in repos if r.pages_left), key=lambda r: -r.pages_left), None)
+    return [r.outcome for r in repos]
+
+
+def _submit(pool: ThreadPoolExecutor, task: Callable[..., _T], *args: Any) -> Future[_T]:
+    # Each task runs in a copy of the context, so log lines in workers carry the run id.
+    return pool.submit(contextvars.copy_context().run, task, *args)
+
+
+def collect_repository(ctx: _Run, repo: _Repository, page_limit: int | None = None) -> None:
+    """Sweep the repository until it is up to date, the page limit is reached or the run must stop."""
+    repo.pages_left = 0
+    if repo.outcome.status != "done":
+        return
+    repo.state = cursor.wanted_history(repo.state, ctx.since, ctx.default_since)
+    try:
+        while (sweep := cursor.next_sweep(repo.state, ctx.now)) is not None:
+            if ctx.must_stop():
+                repo.outcome.status = "unfinished"
+                return
+            if not _sweep(ctx, repo, sweep, page_limit):
+                return
+            if page_limit is not None and repo.outcome.pages >= page_limit:
+                repo.pages_left = 1  # another sweep waits: the second round continues it
+                return
+    except RunMustStop as stop:
+        repo.outcome.status = "unfinished"
+        ctx.stopped_by = ctx.stopped_by or stop
+        ctx.abort.set()  # the budget and the deadline are the whole run's: the other workers stop too
+    except (GitHubAuthError, GitHubUnavailableError) as exc:
+        repo.outcome.status = "unfinished"  # a token revoked or GitHub gone mid-listing: nothing is done
+        ctx.fatal = ctx.fatal or exc
+        ctx.abort.set()
+    except GitHubRequestError as exc:
+        repo.outcome.status, repo.outcome.error = "failed", str(exc)
+        log.error("repository failed", extra={"repository": repo.name, "error": str(exc)})
+    except BaseException:
+        ctx.abort.set()  # the database failed for good: the other workers stop before their next page
+        raise
+    finally:
+        _log_repository(repo)
+
+
+def _sweep(ctx: _Run, repo: _Repository, sweep: Sweep, page_limit: int | None) -> bool:
+    """Read the sweep's pages, written in batches with the progress they make. False: stopped early."""
+    client = ctx.github.client()
+    if sweep.next_page is None:  # a history sweep starts where the listing crosses its upper bound
+        repo.state = cursor.started_at(repo.state, sweep, find_page(client, repo.name, sweep.upper))
+        sweep = repo.state.sweep or sweep
+    batch = _Batch(repo.state)
+    try:
+        finished = _read_sweep(ctx, repo, sweep, batch, page_limit)
+    except (GitHubRequestError, RunMustStop, GitHubAuthError, GitHubUnavailableError):
+        _write(ctx, repo, batch)  # what was read is kept, however the sweep ended
+        raise
+    _write(ctx, repo, batch)
+    return finished
+
+
+def _read_sweep(ctx: _Run, repo: _Repository, sweep: Sweep, batch: _Batch, page_limit: int | None) -> bool:
+    page_number, promised = sweep.resume_page(new_run=repo.outcome.pages == 0), None
+    while True:
+        page = read_page(
+            ctx.github.client(), repo.name, page_number, etag=_etag_to_send(batch.state, sweep, page_number)
+        )
+        promised = promised or page.last_page or page_number
+        if page.has_next and page_number >= promised + EXTRA_PAGES:
+            raise GitHubRequestError(f"GitHub's listing goes on past the {promised} pages it announced")
+        batch.add(sweep, page, cursor.after_page(batch.state, sweep, _facts(page_number, page)))
+        repo.outcome.pages += 1
+        repo.outcome.not_modified = page.not_modified
+        if batch.state.sweep is None:
+            return True
+        sweep = batch.state.sweep
+        page_number = sweep.next_page or page_number + 1
+        repo.pages_left = max(promised - page_number + 1, 1)
+        if len(batch.prs) >= WRITE_BATCH:
+            _write(ctx, repo, batch)
+        if ctx.must_stop():
+            repo.outcome.status = "unfinished"
+            return False
+        if page_limit is not None and repo.outcome.pages >= page_limit:
+            return False
+
+
+def _etag_to_send(state: RepoState, sweep: Sweep, page_number: int) -> str | None:
+    """Only a fresh top sweep's first page is conditional: a 304 then means nothing changed since the
+    stored ETag, and costs no rate limit."""
+    fresh = sweep.kind == "top" and sweep.pages_read == 0 and page_number == 1
+    return state.etag if fresh and state.watermark is not None else None
+
+
+def _facts(page_number: int, page: Page) -> cursor.PageFacts:
+    return cursor.PageFacts(page_number, page.oldest_update, page.has_next, page.etag, page.not_modified)
+
+
+@dataclass
+class _Batch:
+    """Pages read but not yet written, and the repository's state once they are."""
+
+    state: RepoState
+    prs: dict[int, PullRequest] = field(default_factory=dict)  # by number: a PR is written once a batch
+    refused: list[Refusal] = field(default_factory=list)
+    dirty: bool = False
+
+    def add(self, sweep: Sweep, page: Page, state: RepoState) -> None:
+        for pr in page.prs:
+            # A PR updated while the listing pages shows up twice: its newest version wins.
+            known = self.prs.get(pr.number)
+            if cursor.belongs(sweep, pr.updated_at) and (known is None or pr.updated_at > known.updated_at):
+                self.prs[pr.number] = pr
+        self.refused.extend(page.refused)
+        self.state, self.dirty = state, True
+
+    def clear(self) -> None:
+        self.prs, self.refused, self.dirty = {}, [], False
+
+
+def _write(ctx: _Run, repo: _Repository, batch: _Batch) -> None:
+    """Attribute the batch's PRs and write them with the repository's progress, in one transaction."""
+    if not batch.dirty:
+        return
+    prs = list(batch.prs.values())
+    rows = [row for pr in prs for row in attribute(pr, ctx.index)]
+    written = store.save_batch(ctx.engine, repo.name, prs, rows, batch.refused, batch.state, ctx.run_id)
+    repo.state = batch.state
+    repo.outcome.prs_seen += len(batch.prs)
+    repo.outcome.rows_written += written.prs_written + written.metric_rows_written
+    repo.outcome.quarantined += written.quarantined
+    for refusal in batch.refused:
+        log.warning("pull request quarantined", extra={"repository": repo.name, "item": refusal.item,
+                                                       "reason": refusal.reason})  # fmt: skip
+    batch.clear()
+
+
+def _log_repository(repo: _Repository) -> None:
+    log.info(
+        "repository collected",
+        extra={
+            "repository": repo.name,
+            "status": repo.outcome.status,
+            "prs_seen": repo.outcome.prs_seen,
+            "rows_written": repo.outcome.rows_written,
+            "quarantined": repo.outcome.quarantined,
+            "pages": repo.outcome.pages,
+            "not_modified": repo.outcome.not_modified,
+        },
     )
-    fatal = fatal or fatal_later
-    if fatal is not None:
-        result.status, result.error = "failed", str(fatal)
+
+
+def _conclude(ctx: _Run, result: RunResult) -> None:
+    stats = ctx.github.stats
+    result.github_requests, result.github_not_modified = stats.requests, stats.not_modified
+    result.rate_limit_remaining = stats.rate_limit_remaining
+    if isinstance(ctx.stopped_by, BudgetSpent):
+        result.rate_limit_reset = ctx.stopped_by.reset or stats.rate_limit_reset
+    if ctx.fatal is not None:
+        result.status, result.error = "failed", str(ctx.fatal)
     elif result.failed:
         result.status = "failed"
         result.error = "; ".join(f"{repo}: {error}" for repo, error in sorted(result.failed.items()))
@@ -201,158 +288,3 @@ def _collect_all(ctx: _RunContext, repos: Sequence[str], workers: int) -> RunRes
         result.status = "partial"
     else:
         result.status = "success"
-    return result
-
-
-def _results(ctx: _RunContext, futures: Iterable[Future[_T]]) -> tuple[list[_T], CollectorError | None]:
-    results, fatal = [], None
-    for future in futures:
-        try:
-            results.append(future.result())
-        except (GitHubAuthError, GitHubUnavailableError) as exc:
-            fatal = fatal or exc
-        except Exception:
-            ctx.abort.set()  # the database failed: the other workers stop before their next page
-            raise
-    return results, fatal
-
-
-def _record_failure(ctx: _RunContext, seconds: float, exc: Exception) -> None:
-    """Best effort: the ledger says why the run ended, unless the database is what failed for good
-    (then the next run marks the row abandoned)."""
-    try:
-        store.finish_run(
-            ctx.engine,
-            ctx.run_id,
-            finished_at=ctx.started_at + timedelta(seconds=seconds),
-            status="failed",
-            error=store.describe_db_error(exc),
-        )
-    except Exception as again:
-        log.warning("the run's failure could not be recorded", extra={"error": store.describe_db_error(again)})
-
-
-def _start_repository(ctx: _RunContext, repository: str, state: store.RepoState) -> _Repository:
-    """Read and write the first page; finish the repository if that was all."""
-    cutoff = state.watermark - WATERMARK_OVERLAP if state.watermark else ctx.since
-    repo = _Repository(
-        Listing(repository, cutoff, known_etag=state.etag if state.watermark else None),
-        RepoOutcome(repository, "done"),
-    )
-    if ctx.abort.is_set() or ctx.deadline.near(DEADLINE_MARGIN_SECONDS):
-        repo.outcome.status = "unfinished"
-    else:
-        with _listing_errors(ctx, repo):
-            page = read_page(ctx.github.client(), repo.listing)
-            if page:
-                _write(ctx, repository, page, repo.outcome)
-    if repo.settled:
-        _finish_repository(ctx, repo)
-    return repo
-
-
-def _continue_repository(ctx: _RunContext, repo: _Repository) -> None:
-    listing, outcome = repo.listing, repo.outcome
-    if ctx.abort.is_set() or ctx.deadline.near(DEADLINE_MARGIN_SECONDS):
-        outcome.status = "unfinished"
-    else:
-        # The next page downloads while this one is written.
-        pages = Prefetch(lambda: list_pull_pages(ctx.github.client(), listing))
-        with _listing_errors(ctx, repo), pages as stream:
-            _write_pages(ctx, listing.repository, stream, outcome)
-    _finish_repository(ctx, repo)
-
-
-@contextlib.contextmanager
-def _listing_errors(ctx: _RunContext, repo: _Repository) -> Iterator[None]:
-    """A repository's own failure is recorded in its outcome; GitHub-wide failures stop the run."""
-    try:
-        yield
-    except DeadlineReached:
-        repo.outcome.status = "unfinished"
-    except (GitHubAuthError, GitHubUnavailableError):
-        ctx.abort.set()  # nothing else can succeed: stop the other workers before their next request
-        ctx.github.limiter.claim(repo.listing.repository, 0)
-        raise
-    except GitHubRequestError as exc:
-        repo.outcome.status, repo.outcome.error = "failed", str(exc)
-        log.error("repository failed", extra={"repository": repo.listing.repository, "error": str(exc)})
-
-
-def _finish_repository(ctx: _RunContext, repo: _Repository) -> None:
-    listing, outcome = repo.listing, repo.outcome
-    ctx.github.limiter.claim(listing.repository, 0)  # a listing that stopped early needs nothing more
-    if outcome.status == "done" and listing.complete:
-        outcome.not_modified = listing.not_modified
-        if not listing.not_modified:
-            # Never past the run's start: a PR updated while we paged is re-read next time.
-            newest = min(listing.newest_update or listing.cutoff, ctx.started_at)
-            store.advance_watermark(
-                ctx.engine, listing.repository, max(newest, listing.cutoff), listing.etag, ctx.run_id
-            )
-    log.info(
-        "repository collected",
-        extra={
-            "repository": listing.repository,
-            "status": outcome.status,
-            "prs_seen": outcome.prs_seen,
-            "rows_upserted": outcome.rows_upserted,
-            "pages": listing.pages_read,
-            "not_modified": listing.not_modified,
-        },
-    )
-
-
-def _write_pages(ctx: _RunContext, repository: str, pages: Iterable[list[PullRequest]], outcome: RepoOutcome) -> None:
-    """Write pages in transactions of about WRITE_BATCH PRs; after each page, stop if the run must end."""
-    batch: list[PullRequest] = []
-    for page in pages:
-        batch.extend(page)
-        stopping = ctx.abort.is_set() or ctx.deadline.near(DEADLINE_MARGIN_SECONDS)
-        if len(batch) >= WRITE_BATCH or stopping:
-            _write(ctx, repository, batch, outcome)
-            batch = []
-        if stopping:
-            outcome.status = "unfinished"
-            return
-    if batch:
-        _write(ctx, repository, batch, outcome)
-
-
-def _write(ctx: _RunContext, repository: str, batch: list[PullRequest], outcome: RepoOutcome) -> None:
-    written = store.save_page(ctx.engine, repository, batch, ctx.index)
-    outcome.prs_seen += len(batch)
-    outcome.rows_upserted += written.prs_written + written.metric_rows_written
-
-
-def _finish(ctx: _RunContext, result: RunResult) -> None:
-    store.finish_run(
-        ctx.engine,
-        ctx.run_id,
-        finished_at=ctx.started_at + timedelta(seconds=result.duration_seconds),
-        status=result.status,
-        repositories_done=result.repositories_done,
-        repositories_failed=len(result.failed),
-        failed_repositories=sorted(result.failed),
-        prs_seen=result.prs_seen,
-        rows_upserted=result.rows_upserted,
-        github_requests=result.github_requests,
-        github_requests_not_modified=result.github_not_modified,
-        rate_limit_remaining=result.rate_limit_remaining,
-        error=result.error,
-    )
-    log.info(
-        "run finished",
-        extra={
-            "status": result.status,
-            "repositories_done": result.repositories_done,
-            "repositories_failed": len(result.failed),
-            "repositories_unfinished": result.repositories_unfinished,
-            "prs_seen": result.prs_seen,
-            "rows_upserted": result.rows_upserted,
-            "github_requests": result.github_requests,
-            "github_not_modified": result.github_not_modified,
-            "rate_limit_remaining": result.rate_limit_remaining,
-            "duration_seconds": round(result.duration_seconds, 3),
-        },
-    )

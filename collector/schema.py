@@ -122,10 +122,43 @@ collector_state = Table(
     "collector_state",
     metadata,
     Column("repository", Text, primary_key=True),
-    Column("watermark", TZ, nullable=False),
+    # Every PR updated in [covered_since, watermark) is stored; both null until the first sweep completes.
+    Column("watermark", TZ),
     Column("etag", Text),
     Column("last_run_id", UUID(as_uuid=True)),
     Column("updated_at", TZ, nullable=False, server_default=func.now()),
+    Column("covered_since", TZ),
+    Column("wanted_since", TZ),
+    # The sweep in progress (collector/cursor.py), committed with every batch it writes.
+    Column("sweep_kind", Text),
+    Column("sweep_upper", TZ),
+    Column("sweep_lower", TZ),
+    Column("sweep_next_page", Integer),
+    Column("sweep_pages_read", Integer),
+    CheckConstraint("sweep_kind IN ('top', 'history')", name="ck_collector_state_sweep_kind"),
+    CheckConstraint(
+        "(sweep_kind IS NULL) = (sweep_upper IS NULL) AND (sweep_kind IS NULL) = (sweep_lower IS NULL) "
+        "AND (sweep_kind IS NULL) = (sweep_pages_read IS NULL)",
+        name="ck_collector_state_sweep_whole",
+    ),
+)
+
+quarantined_prs = Table(
+    "quarantined_prs",
+    metadata,
+    Column("repository", Text, nullable=False),
+    # The PR's number when it could be read, else a hash of the item: what identifies it across runs.
+    Column("item", Text, nullable=False),
+    Column("number", Integer),
+    Column("reason", Text, nullable=False),
+    Column("excerpt", Text, nullable=False),
+    Column("first_seen", TZ, nullable=False),
+    Column("last_seen", TZ, nullable=False),
+    Column("first_run_id", UUID(as_uuid=True), nullable=False),
+    Column("last_run_id", UUID(as_uuid=True), nullable=False),
+    Column("times_seen", Integer, nullable=False, server_default="1"),
+    PrimaryKeyConstraint("repository", "item"),
+    comment="Listed pull requests kept out of pull_requests because GitHub sent a value we refuse; retried later.",
 )
 
 analytics_settings = Table(
@@ -156,5 +189,8 @@ collector_runs = Table(
     Column("github_requests_not_modified", Integer, nullable=False, server_default="0"),
     Column("rate_limit_remaining", Integer),
     Column("error", Text),
+    Column("prs_quarantined", Integer, nullable=False, server_default="0"),
+    # When GitHub's rate-limit window resets, recorded when the budget ended the run.
+    Column("rate_limit_reset", TZ),
     CheckConstraint("status IN ('running', 'success', 'partial', 'failed')", name="ck_collector_runs_status"),
 )

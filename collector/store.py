@@ -1,4 +1,6 @@
-"""The only module that writes SQL: idempotent upserts, team sync, watermarks and the run ledger."""
+"""The only module that writes SQL: finished rows in, written idempotently; repository state; the run ledger.
+
+It never computes attribution (the pipeline and the teams sync do) and never touches HTTP."""
 
 from __future__ import annotations
 
@@ -13,15 +15,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
-from collector.attribute import attribute
+from collector.cursor import RepoState, Sweep
 from collector.errors import DatabaseError
-from collector.membership import MembershipIndex, TeamSpec
-from collector.models import Membership, PullRequest
+from collector.models import Membership, MetricRow, PullRequest, Refusal, TeamSpec
 from collector.schema import (
     collector_runs,
     collector_state,
     pr_metrics,
     pull_requests,
+    quarantined_prs,
     team_memberships,
     teams,
 )
@@ -38,11 +40,11 @@ if TYPE_CHECKING:
 _LOCK_GLOBAL = 0x0D0A_0001
 _LOCK_REPOSITORY = 0x0D0A_0002
 _LOCK_RUN = 0x0D0A_0003
-_METRIC_COLUMNS = (
+METRIC_COLUMNS = (
     "team_id", "membership_id", "repository", "pr_number", "author", "title", "created_at",
     "merged_at", "closed_at", "cycle_time_hours", "state", "created_date", "allocation_weight",
 )  # fmt: skip
-_PR_COLUMNS = (
+PR_COLUMNS = (
     "repository", "number", "title", "author", "is_bot", "state", "draft", "base_ref",
     "default_branch", "created_at", "updated_at", "closed_at", "merged_at",
 )  # fmt: skip
@@ -95,42 +97,93 @@ def database_errors(action: str) -> Iterator[None]:
 
 
 @dataclass(frozen=True, slots=True)
-class PageWrite:
+class BatchWrite:
     prs_written: int
     metric_rows_written: int
+    quarantined: int
+
+
+# What PostgreSQL says of a value it cannot take (data exceptions, integrity violations, limits such as
+# an index row too large): the fault of one record, so that record is isolated and kept out.
+_REFUSING_SQLSTATE_CLASSES = ("22", "23", "54")
 
 
 @transient_db_retry
-def save_page(engine: Engine, repository: str, prs: Sequence[PullRequest], index: MembershipIndex) -> PageWrite:
-    """Store a batch of listed PRs in one transaction: their facts and their team rows, replaced exactly.
+def save_batch(
+    engine: Engine,
+    repository: str,
+    prs: Sequence[PullRequest],
+    metric_rows: Sequence[MetricRow],
+    refused: Sequence[Refusal],
+    state: RepoState,
+    run_id: uuid.UUID,
+) -> BatchWrite:
+    """Store a batch of listed PRs (one version of each) and the repository's progress in one transaction.
 
-    ``pull_requests`` keeps merged and open PRs; a PR closed without merging is removed (it was
-    stored while it was open), and so is every team row that no longer applies. Replacing is a
-    delete of the batch's PRs followed by a COPY of what the batch says, with no staging table and no
-    ``ON CONFLICT``: the rows are written once, which makes this path nearly as fast as a bare COPY
-    (bench/RESULTS.md). A run that repeats a batch deletes and writes the same rows again: idempotent.
+    ``pull_requests`` keeps merged and open PRs; a PR closed without merging is removed (it was stored
+    while it was open), and so is every team row that no longer applies. Replacing is a delete of the
+    batch's PRs followed by a COPY of what the batch says: each row is written once. A PR that
+    PostgreSQL refuses is found by halving the batch and kept out with the refused items; the rest is
+    written. Repeating a batch writes the same rows again: idempotent.
     """
-    prs = _newest_versions(prs)
-    kept = [_pr_row(pr) for pr in prs if pr.is_merged or pr.state == "open"]
-    rows = [_metric_row(row) for pr in prs for row in attribute(pr, index)]
     with engine.begin() as conn, _raw_cursor(conn) as cur:
-        cur.execute(_DELETE_PULL_REQUESTS, (repository, [pr.number for pr in prs]), prepare=False)
-        # pr_metrics rows exist only for stored PRs: on a backfill nothing was stored, nothing to delete.
-        if stored := [number for (number,) in cur.fetchall()]:
-            cur.execute(_DELETE_METRICS, (repository, stored), prepare=False)
-        _copy(cur, "pull_requests", _PR_COLUMNS, kept)
-        _copy(cur, "pr_metrics", _METRIC_COLUMNS, rows)
-    return PageWrite(prs_written=len(kept), metric_rows_written=len(rows))
+        refused = [*refused, *_write_isolating(cur, repository, prs, metric_rows)]
+        kept = {pr.number for pr in prs} - {r.number for r in refused}
+        written = [pr for pr in prs if pr.number in kept]
+        _quarantine(cur, refused, run_id)
+        if written:  # a PR read well again is out of quarantine
+            cur.execute(_RELEASE, (repository, [pr.number for pr in written]), prepare=False)
+        _save_state(conn, repository, state, run_id)
+    return BatchWrite(
+        prs_written=sum(1 for pr in written if pr.is_merged or pr.state == "open"),
+        metric_rows_written=sum(1 for row in metric_rows if row.pr_number in kept),
+        quarantined=len(refused),
+    )
 
 
-def _newest_versions(prs: Sequence[PullRequest]) -> list[PullRequest]:
-    """One version per PR: a PR updated while the listing pages shows up twice, and a batch must
-    write each PR once."""
-    newest: dict[int, PullRequest] = {}
-    for pr in prs:
-        if pr.number not in newest or pr.updated_at > newest[pr.number].updated_at:
-            newest[pr.number] = pr
-    return list(newest.values())
+def _write_isolating(
+    cur: psycopg.Cursor[Any], repository: str, prs: Sequence[PullRequest], metric_rows: Sequence[MetricRow]
+) -> list[Refusal]:
+    """Write the PRs; if PostgreSQL refuses some, write each half apart until the refused ones stand alone."""
+    cur.execute("SAVEPOINT batch")
+    try:
+        _replace(cur, repository, prs, metric_rows)
+    except psycopg.Error as exc:
+        if not (exc.sqlstate or "").startswith(_REFUSING_SQLSTATE_CLASSES):
+            raise
+        cur.execute("ROLLBACK TO SAVEPOINT batch")
+        if len(prs) == 1:
+            reason = "PostgreSQL refused it: " + describe_db_error(exc)
+            return [Refusal(repository, str(prs[0].number), prs[0].number, reason, _excerpt(prs[0]))]
+        middle = len(prs) // 2
+        halves = (prs[:middle], prs[middle:])
+        return [
+            refusal
+            for half in halves
+            for refusal in _write_isolating(cur, repository, half, _rows_of(half, metric_rows))
+        ]
+    cur.execute("RELEASE SAVEPOINT batch")
+    return []
+
+
+def _replace(
+    cur: psycopg.Cursor[Any], repository: str, prs: Sequence[PullRequest], metric_rows: Sequence[MetricRow]
+) -> None:
+    cur.execute(_DELETE_PULL_REQUESTS, (repository, [pr.number for pr in prs]), prepare=False)
+    # pr_metrics rows exist only for stored PRs: on a backfill nothing was stored, nothing to delete.
+    if stored := [number for (number,) in cur.fetchall()]:
+        cur.execute(_DELETE_METRICS, (repository, stored), prepare=False)
+    copy_rows(cur, "pull_requests", PR_COLUMNS, (pr_row(pr) for pr in prs if pr.is_merged or pr.state == "open"))
+    copy_rows(cur, "pr_metrics", METRIC_COLUMNS, (metric_row(row) for row in metric_rows))
+
+
+def _rows_of(prs: Sequence[PullRequest], metric_rows: Sequence[MetricRow]) -> list[MetricRow]:
+    numbers = {pr.number for pr in prs}
+    return [row for row in metric_rows if row.pr_number in numbers]
+
+
+def _excerpt(pr: PullRequest) -> str:
+    return repr(pr)[:200]
 
 
 # Two details keep these deletes index lookups (measured: 5 s instead of 0.1 s for a 30,000-PR backfill).
@@ -143,6 +196,25 @@ _DELETE_PULL_REQUESTS = (
     "DELETE FROM pull_requests WHERE repository = %s AND number = ANY(%s::integer[]) RETURNING number"
 )
 _DELETE_METRICS = "DELETE FROM pr_metrics WHERE repository = %s AND pr_number = ANY(%s::integer[])"
+_RELEASE = "DELETE FROM quarantined_prs WHERE repository = %s AND number = ANY(%s::integer[])"
+_QUARANTINE = """
+INSERT INTO quarantined_prs AS q (repository, item, number, reason, excerpt, first_seen, last_seen,
+                                  first_run_id, last_run_id)
+VALUES (%(repository)s, %(item)s, %(number)s, %(reason)s, %(excerpt)s, now(), now(), %(run)s, %(run)s)
+ON CONFLICT (repository, item) DO UPDATE SET
+    reason = excluded.reason, excerpt = excluded.excerpt, last_seen = excluded.last_seen,
+    last_run_id = excluded.last_run_id, times_seen = q.times_seen + 1
+"""
+
+
+def _quarantine(cur: psycopg.Cursor[Any], refused: Sequence[Refusal], run_id: uuid.UUID) -> None:
+    if refused:
+        params = [
+            {"repository": r.repository, "item": r.item, "number": r.number, "reason": r.reason,
+             "excerpt": r.excerpt, "run": run_id}
+            for r in {(r.repository, r.item): r for r in refused}.values()
+        ]  # fmt: skip
+        cur.executemany(_QUARANTINE, params)
 
 
 def _raw_cursor(conn: Connection) -> psycopg.Cursor[Any]:
@@ -152,67 +224,102 @@ def _raw_cursor(conn: Connection) -> psycopg.Cursor[Any]:
     return raw.cursor()
 
 
-_pr_row = attrgetter(*_PR_COLUMNS)
-_metric_row = attrgetter(*_METRIC_COLUMNS)
+pr_row = attrgetter(*PR_COLUMNS)
+metric_row = attrgetter(*METRIC_COLUMNS)
 
 
-def _copy(cur: psycopg.Cursor[Any], table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def copy_rows(cur: psycopg.Cursor[Any], table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
 
 
-# ---------------------------------------------------------------- watermarks
-
-
-@dataclass(frozen=True, slots=True)
-class RepoState:
-    watermark: datetime | None
-    etag: str | None
-
-
-def load_repo_states(engine: Engine, repositories: Iterable[str]) -> dict[str, RepoState]:
-    names = list(repositories)
+def quarantined(engine: Engine, repository: str, limit: int) -> list[int]:
+    """Numbers of the repository's quarantined PRs, least recently tried first."""
     with engine.connect() as conn:
         found = conn.execute(
-            select(collector_state.c.repository, collector_state.c.watermark, collector_state.c.etag).where(
-                collector_state.c.repository.in_(names)
-            )
-        ).all()
-    states = {r.repository: RepoState(r.watermark, r.etag) for r in found}
-    return {name: states.get(name, RepoState(None, None)) for name in names}
+            select(quarantined_prs.c.number)
+            .where(quarantined_prs.c.repository == repository, quarantined_prs.c.number.is_not(None))
+            .order_by(quarantined_prs.c.last_seen)
+            .limit(limit)
+        )
+        return [number for (number,) in found]
+
+
+# ---------------------------------------------------------------- repository state
+
+
+def load_states(engine: Engine, repositories: Iterable[str]) -> dict[str, RepoState]:
+    names = list(repositories)
+    c = collector_state.c
+    with engine.connect() as conn:
+        found = conn.execute(select(collector_state).where(c.repository.in_(names))).all()
+    states = {row.repository: _state(row) for row in found}
+    return {name: states.get(name, RepoState()) for name in names}
+
+
+def _state(row: Any) -> RepoState:
+    sweep = None
+    if row.sweep_kind is not None:
+        sweep = Sweep(row.sweep_kind, row.sweep_upper, row.sweep_lower, row.sweep_next_page, row.sweep_pages_read)
+    return RepoState(row.watermark, row.covered_since, row.wanted_since, row.etag, sweep)
 
 
 @transient_db_retry
-def advance_watermark(
-    engine: Engine, repository: str, watermark: datetime, etag: str | None, run_id: uuid.UUID
-) -> None:
-    """Called only after every page of the repository is committed. Never moves a watermark back."""
-    stmt = insert(collector_state).values(repository=repository, watermark=watermark, etag=etag, last_run_id=run_id)
+def save_state(engine: Engine, repository: str, state: RepoState, run_id: uuid.UUID) -> None:
     with engine.begin() as conn:
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["repository"],
-                set_={
-                    "watermark": func.greatest(collector_state.c.watermark, stmt.excluded.watermark),
-                    "etag": stmt.excluded.etag,
-                    "last_run_id": stmt.excluded.last_run_id,
-                    "updated_at": func.now(),
-                },
-            )
+        _save_state(conn, repository, state, run_id)
+
+
+def _save_state(conn: Connection, repository: str, state: RepoState, run_id: uuid.UUID) -> None:
+    sweep = state.sweep
+    values = {
+        "watermark": state.watermark,
+        "covered_since": state.covered_since,
+        "wanted_since": state.wanted_since,
+        "etag": state.etag,
+        "sweep_kind": sweep.kind if sweep else None,
+        "sweep_upper": sweep.upper if sweep else None,
+        "sweep_lower": sweep.lower if sweep else None,
+        "sweep_next_page": sweep.next_page if sweep else None,
+        "sweep_pages_read": sweep.pages_read if sweep else None,
+        "last_run_id": run_id,
+    }
+    stmt = insert(collector_state).values(repository=repository, **values)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["repository"], set_={**{k: stmt.excluded[k] for k in values}, "updated_at": func.now()}
         )
+    )
 
 
 # ---------------------------------------------------------------- teams
 
 
 @dataclass(frozen=True, slots=True)
-class TeamSyncResult:
+class TeamsWrite:
     teams: int
     memberships: int
     teams_removed: int
-    metric_rows: int
-    reattributed: bool
+    changed: bool
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction for a sequence of the functions below that take a connection."""
+    with engine.begin() as conn:
+        yield conn
+
+
+def write_teams(conn: Connection, specs: Sequence[TeamSpec]) -> TeamsWrite:
+    """Make teams and memberships equal to the file; waits for runs to end (they hold the global lock)."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k, 0)"), {"k": _LOCK_GLOBAL})
+    removed = _sync_team_rows(conn, specs)
+    changed = removed > 0
+    for spec in specs:
+        changed = _sync_memberships(conn, spec) or changed
+    memberships = conn.execute(select(func.count()).select_from(team_memberships)).scalar_one()
+    return TeamsWrite(len(specs), memberships, removed, changed)
 
 
 def load_memberships(conn: Connection) -> list[Membership]:
@@ -229,26 +336,9 @@ def load_memberships(conn: Connection) -> list[Membership]:
     return [Membership(*row) for row in result]
 
 
-@transient_db_retry
-def sync_teams(engine: Engine, specs: Sequence[TeamSpec], *, force: bool = True) -> TeamSyncResult:
-    """Make teams and memberships equal to the file, then re-attribute every stored PR: one transaction.
-
-    With ``force=False`` (the sync before each run) re-attribution is skipped when the file changed no
-    membership: ``pr_metrics`` already reflects the stored memberships, since every page is attributed
-    with them as it is written.
-    """
-    with engine.begin() as conn:
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k, 0)"), {"k": _LOCK_GLOBAL})
-        removed = _sync_team_rows(conn, specs)
-        changed = removed > 0
-        for spec in specs:
-            changed = _sync_memberships(conn, spec) or changed
-        index = MembershipIndex(load_memberships(conn))
-        if force or changed:
-            metric_rows = reattribute_all(conn, index)
-        else:
-            metric_rows = conn.execute(select(func.count()).select_from(pr_metrics)).scalar_one()
-    return TeamSyncResult(len(specs), len(index), removed, metric_rows, force or changed)
+def memberships(engine: Engine) -> list[Membership]:
+    with engine.connect() as conn:
+        return load_memberships(conn)
 
 
 def _sync_team_rows(conn: Connection, specs: Sequence[TeamSpec]) -> int:
@@ -306,29 +396,27 @@ def _sync_memberships(conn: Connection, spec: TeamSpec) -> bool:
     return bool(stale or written)
 
 
-def reattribute_all(conn: Connection, index: MembershipIndex) -> int:
-    """Recompute every ``pr_metrics`` row from stored PR facts, inside the caller's transaction.
-
-    No GitHub request: ``pull_requests`` holds everything attribution needs. Rows go in with COPY
-    (the table was just emptied, so there is nothing to conflict with).
-    """
-    conn.execute(delete(pr_metrics))
-    merged = conn.execution_options(yield_per=5000).execute(
-        select(*[pull_requests.c[c] for c in _PR_COLUMNS]).where(pull_requests.c.merged_at.is_not(None))
+def merged_prs(conn: Connection) -> Iterator[list[PullRequest]]:
+    """Every stored merged PR, in batches read from a server-side cursor."""
+    result = conn.execution_options(yield_per=5000).execute(
+        select(*[pull_requests.c[c] for c in PR_COLUMNS]).where(pull_requests.c.merged_at.is_not(None))
     )
-    written = 0
-    # A COPY cannot run while the server-side cursor is mid-fetch: one COPY per fetched batch.
-    for batch in merged.partitions():
-        rows = [_metric_row(row) for record in batch for row in attribute(PullRequest(*record), index)]
-        with _raw_cursor(conn) as cur:
-            _copy(cur, "pr_metrics", _METRIC_COLUMNS, rows)
-        written += len(rows)
-    return written
+    for batch in result.partitions():
+        yield [PullRequest(*record) for record in batch]
 
 
-def load_index(engine: Engine) -> MembershipIndex:
-    with engine.connect() as conn:
-        return MembershipIndex(load_memberships(conn))
+def delete_all_metrics(conn: Connection) -> None:
+    conn.execute(delete(pr_metrics))
+
+
+def insert_metrics(conn: Connection, rows: Iterable[MetricRow]) -> None:
+    """COPY attribution rows in (the caller emptied what they replace: nothing conflicts)."""
+    with _raw_cursor(conn) as cur:
+        copy_rows(cur, "pr_metrics", METRIC_COLUMNS, (metric_row(row) for row in rows))
+
+
+def count_metrics(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(pr_metrics)).scalar_one())
 
 
 # ---------------------------------------------------------------- run ledger and lock

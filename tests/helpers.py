@@ -9,12 +9,12 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from collector import store
 from collector.config import Settings
 from collector.deadline import Deadline
 from collector.github_api import GitHubClientFactory, RetryPolicy
 from collector.membership import parse_teams
 from collector.pipeline import RunResult, run
+from collector.sync import TeamSyncResult, sync_teams
 from collector.testing.fake_github import FakeGitHub, FakePull
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -64,8 +64,8 @@ def member(login: str, joined: str = "2020-01-01", left: str | None = None, weig
     return {"github_username": login, "allocation_weight": weight, "joined_at": joined, "left_at": left}
 
 
-def sync(engine: Engine, document: dict[str, Any]) -> store.TeamSyncResult:
-    return store.sync_teams(engine, parse_teams(json.dumps(document)))
+def sync(engine: Engine, document: dict[str, Any]) -> TeamSyncResult:
+    return sync_teams(engine, parse_teams(json.dumps(document)))
 
 
 def write_json(path: Path, document: dict[str, Any]) -> Path:

@@ -207,10 +207,11 @@ class FakeGitHub:
         return sum(1 for r in self.requests if r.counted)
 
     # ------------------------------------------------------------------ serving
-    def _take_fault(self, path: str) -> Fault | None:
+    def _take_fault(self, path: str, query: str) -> Fault | None:
+        """A pattern matches the path, or the path with its query (``/pulls?state=all&...``)."""
         with self._lock:
             for pattern, queue in self._faults:
-                if queue and pattern.search(path):
+                if queue and (pattern.search(path) or pattern.search(f"{path}?{query}")):
                     return queue.popleft()
         return None
 
@@ -406,7 +407,7 @@ class _Handler(BaseHTTPRequestHandler):
                 query,
                 counted=False,
             )
-        fault = fake._take_fault(path)
+        fault = fake._take_fault(path, parts.query)
         if fault is not None:
             return self._send_fault(fault, path, query)
         if path == "/rate_limit":

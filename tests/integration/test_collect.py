@@ -204,11 +204,11 @@ def test_repeating_a_run_changes_nothing(engine, fake_github, team):
 def test_a_failing_repository_does_not_stop_the_others(engine, fake_github, team):
     add(fake_github, "acme/api", merged_pull(1))
     add(fake_github, "acme/web", merged_pull(1, "bob"))
-    fake_github.inject("/repos/acme/web/pulls", *[Fault(502)] * 10)
+    fake_github.inject("/repos/acme/web/pulls", *[Fault(500)] * 10)
     result = collect(engine, fake_github, ["acme/api", "acme/web", "acme/gone"])
     assert result.status == "failed"
     assert set(result.failed) == {"acme/web", "acme/gone"}
-    assert "502" in result.failed["acme/web"] and "404" in result.failed["acme/gone"]
+    assert "500" in result.failed["acme/web"] and "404" in result.failed["acme/gone"]
     assert rows(engine, "SELECT repository FROM pull_requests") == [("acme/api",)]
     assert rows(engine, "SELECT repository FROM collector_state") == [("acme/api",)]
     (ledger,) = rows(
@@ -216,7 +216,7 @@ def test_a_failing_repository_does_not_stop_the_others(engine, fake_github, team
         "SELECT status, repositories_done, repositories_failed, failed_repositories, error FROM collector_runs",
     )
     assert ledger[:4] == ("failed", 1, 2, ["acme/gone", "acme/web"])
-    assert "acme/web: GitHub answered 502" in ledger[4]
+    assert "acme/web: GitHub answered 500" in ledger[4]
 
 
 def test_a_bad_token_fails_fast_and_changes_no_data(engine, fake_github, team):
@@ -310,24 +310,6 @@ def test_first_pages_come_first_then_the_longest_listings(engine, fake_github, t
         ("acme/small", "2"),
     ]  # fmt: skip
     assert rows(engine, "SELECT count(*) FROM pull_requests") == [(1050,)]
-
-
-def test_listings_withdraw_their_claims_when_they_end_or_fail(engine, fake_github, team):
-    from collector.github_api import GitHubClientFactory
-    from collector.pipeline import run
-    from tests.helpers import FAST_RETRY, settings_for
-
-    add(fake_github, "acme/api", *[merged_pull(n) for n in range(1, 251)])
-    add(fake_github, "acme/web", *[merged_pull(n) for n in range(1, 251)])
-    web = fake_github.repos["acme/web"].id
-    fake_github.inject(f"/repositories/{web}/pulls", Fault(404, "Not Found"))  # its second page
-    github = GitHubClientFactory(
-        token="test-token", base_url=fake_github.base_url, policy=FAST_RETRY, max_requests_per_minute=850
-    )
-    settings = settings_for(fake_github, engine, ["acme/api", "acme/web"])
-    result = run(settings, github=github, engine=engine, now=NOW)
-    assert result.failed.keys() == {"acme/web"}
-    assert github.limiter.claims() == {}
 
 
 # ------------------------------------------------------------------ ledger, lock, concurrency
@@ -424,19 +406,17 @@ def test_dropped_database_connections_are_replaced(engine, fake_github, team):
     assert rows(engine, "SELECT title FROM pull_requests") == [("after failover",)]
 
 
-def test_a_pr_listed_twice_in_one_write_keeps_its_newest_version(engine, team):
-    from collector.models import PullRequest
+def _save(engine, prs):
+    """Write PRs as a run writes a batch: attributed with the stored memberships."""
+    import uuid
 
-    def version(title, updated):
-        merged = NOW - timedelta(days=2)
-        return PullRequest("acme/api", 1, title, "alice", False, "closed", False, "main", "main",
-                           merged - timedelta(hours=3), updated, merged, merged)  # fmt: skip
+    from collector.attribute import attribute
+    from collector.cursor import RepoState
+    from collector.membership import MembershipIndex
 
-    index = store.load_index(engine)
-    batch = [version("new", NOW - timedelta(hours=1)), version("old", NOW - timedelta(days=1))]
-    store.save_page(engine, "acme/api", batch, index)
-    assert rows(engine, "SELECT title FROM pull_requests") == [("new",)]
-    assert rows(engine, "SELECT title FROM pr_metrics") == [("new",)]
+    index = MembershipIndex(store.memberships(engine))
+    metric_rows = [row for pr in prs for row in attribute(pr, index)]
+    return store.save_batch(engine, "acme/api", prs, metric_rows, [], RepoState(), uuid.uuid4())
 
 
 def _merged_model(number, author, title="t"):
@@ -449,9 +429,8 @@ def _merged_model(number, author, title="t"):
 
 def test_a_rewritten_pr_loses_the_team_rows_that_no_longer_apply(engine, team):
     # A renamed GitHub account lists its PRs under the new login, which belongs to no team.
-    index = store.load_index(engine)
-    store.save_page(engine, "acme/api", [_merged_model(1, "alice"), _merged_model(2, "bob")], index)
-    store.save_page(engine, "acme/api", [_merged_model(1, "alice-renamed")], index)
+    _save(engine, [_merged_model(1, "alice"), _merged_model(2, "bob")])
+    _save(engine, [_merged_model(1, "alice-renamed")])
     assert rows(engine, "SELECT pr_number, author FROM pr_metrics") == [(2, "bob")]
     assert rows(engine, "SELECT number, author FROM pull_requests ORDER BY number") == [
         (1, "alice-renamed"),
@@ -459,17 +438,24 @@ def test_a_rewritten_pr_loses_the_team_rows_that_no_longer_apply(engine, team):
     ]
 
 
-def test_a_database_error_while_writing_ends_the_run_in_one_line_and_in_the_ledger(engine, fake_github, team):
+def test_a_database_failure_that_is_no_records_fault_ends_the_run_in_one_line_and_in_the_ledger(
+    engine, fake_github, team
+):
     add(fake_github, "acme/api", merged_pull(1), merged_pull(150))
-    with engine.begin() as conn:  # a write the database refuses, for good: not a transient error
-        conn.execute(text("ALTER TABLE pull_requests ADD CONSTRAINT ck_test_small CHECK (number < 100)"))
+    with engine.begin() as conn:  # every write refused for a reason no record causes: privileges
+        conn.execute(text(
+            "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION 'test: permission denied for table pull_requests' USING ERRCODE = '42501'; END $$; "
+            "CREATE TRIGGER test_refuse BEFORE INSERT ON pull_requests "
+            "FOR EACH STATEMENT EXECUTE FUNCTION test_refuse()"
+        ))  # fmt: skip
     try:
-        with pytest.raises(DatabaseError, match="ck_test_small") as info:
+        with pytest.raises(DatabaseError, match="permission denied") as info:
             collect(engine, fake_github, ["acme/api"])
         assert "\n" not in str(info.value)
-        assert rows(engine, "SELECT status, error LIKE '%ck_test_small%' FROM collector_runs") == [("failed", True)]
+        assert rows(engine, "SELECT status, error LIKE '%permission denied%' FROM collector_runs") == [("failed", True)]
         assert rows(engine, "SELECT count(*) FROM pull_requests") == [(0,)]
         assert rows(engine, "SELECT count(*) FROM collector_state") == [(0,)]
     finally:
         with engine.begin() as conn:
-            conn.execute(text("ALTER TABLE pull_requests DROP CONSTRAINT ck_test_small"))
+            conn.execute(text("DROP TRIGGER test_refuse ON pull_requests; DROP FUNCTION test_refuse()"))

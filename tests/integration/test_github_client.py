@@ -6,8 +6,8 @@ import pytest
 
 from collector.deadline import Deadline
 from collector.errors import GitHubAuthError, GitHubUnavailableError
-from collector.fetch import Listing, list_pull_pages
-from collector.github_api import GitHubClientFactory, GitHubRequestError, RetryPolicy
+from collector.fetch import read_page
+from collector.github_api import BudgetSpent, GitHubClientFactory, GitHubRequestError, GitHubTimeoutError
 from collector.testing.fake_github import SECONDARY_LIMIT_MESSAGE, Fault
 from tests.helpers import FAST_RETRY, NOW, merged_pull, open_pull
 
@@ -24,11 +24,21 @@ def factory(fake, *, sleeps=None, policy=FAST_RETRY, deadline=None, token="test-
     )
 
 
+def read_listing(gh, repo="acme/api", cutoff=EPOCH, etag=None):
+    """Pages as a sweep reads them: until the last page, or one holding a PR older than the cutoff."""
+    pages, number = [], 1
+    while True:
+        page = read_page(gh.client(), repo, number, etag=etag if number == 1 else None)
+        pages.append(page)
+        if page.not_modified or not page.has_next or (page.oldest_update and page.oldest_update < cutoff):
+            return pages
+        number += 1
+
+
 def listing_of(fake, repo="acme/api", cutoff=EPOCH, etag=None, **kw):
     gh = factory(fake, **kw)
-    listing = Listing(repo, cutoff, etag)
-    pages = list(list_pull_pages(gh.client(), listing))
-    return listing, pages, gh
+    pages = read_listing(gh, repo, cutoff, etag)
+    return pages, [list(p.prs) for p in pages if p.prs], gh
 
 
 def test_pages_are_read_newest_updated_first_with_100_per_request(fake_github):
@@ -38,19 +48,19 @@ def test_pages_are_read_newest_updated_first_with_100_per_request(fake_github):
     listing, pages, gh = listing_of(fake_github)
     assert [len(p) for p in pages] == [100, 100, 50]
     assert [pr.number for pr in pages[0][:3]] == [1, 2, 3]
-    assert gh.stats.requests == 3 and listing.complete
+    assert gh.stats.requests == 3 and not listing[-1].has_next
+    assert listing[0].last_page == 3
     queries = [r.query for r in fake_github.pull_requests_log()]
-    assert queries[0] == {"state": "all", "sort": "updated", "direction": "desc", "per_page": "100"}
+    assert queries[0] == {"state": "all", "sort": "updated", "direction": "desc", "per_page": "100", "page": "1"}
 
 
 def test_listing_stops_at_the_cutoff(fake_github):
     fake_github.add_repo("acme/api")
     for n in range(1, 251):
         fake_github.add_pull("acme/api", merged_pull(n, updated=NOW - timedelta(hours=n)))
-    listing, pages, gh = listing_of(fake_github, cutoff=NOW - timedelta(hours=120, minutes=30))
-    assert sum(len(p) for p in pages) == 120
+    listing, _, gh = listing_of(fake_github, cutoff=NOW - timedelta(hours=120, minutes=30))
     assert gh.stats.requests == 2  # the second page holds the first PR older than the cutoff
-    assert listing.newest_update == NOW - timedelta(hours=1)
+    assert [p.oldest_update for p in listing] == [NOW - timedelta(hours=100), NOW - timedelta(hours=200)]
 
 
 def test_conversion_flags_bots_deleted_authors_and_base_branches(fake_github):
@@ -75,8 +85,8 @@ def test_a_stored_etag_makes_an_unchanged_repository_cost_one_uncounted_request(
     fake_github.add_pull("acme/api", merged_pull(1))
     first, _, _ = listing_of(fake_github)
     fake_github.clear_log()
-    second, pages, gh = listing_of(fake_github, etag=first.etag)
-    assert second.not_modified and pages == []
+    second, pages, gh = listing_of(fake_github, etag=first[0].etag)
+    assert second[0].not_modified and pages == []
     assert gh.stats.requests == 1 and gh.stats.not_modified == 1 and fake_github.counted_requests == 0
 
 
@@ -133,13 +143,63 @@ def test_waits_longer_than_the_time_left_are_not_taken(fake_github):
     assert sleeps == []
 
 
-def test_primary_limit_resetting_beyond_the_cap_is_reported_not_waited(fake_github):
+def test_a_spent_primary_limit_stops_with_its_reset_time_without_waiting(fake_github):
     fake_github.add_repo("acme/api")
     fake_github.rate_remaining = 0
     sleeps = []
-    with pytest.raises(GitHubRequestError, match="rate limit exhausted until"):
-        listing_of(fake_github, sleeps=sleeps, policy=RetryPolicy(max_rate_limit_wait=60))
+    with pytest.raises(BudgetSpent, match="rate limit is spent until") as info:
+        listing_of(fake_github, sleeps=sleeps)
+    assert sleeps == [] and info.value.reset.timestamp() == fake_github.rate_reset
+
+
+def test_a_retry_after_past_the_cap_stops_instead_of_waiting(fake_github):
+    fake_github.add_repo("acme/api")
+    fake_github.inject("/pulls", Fault(403, SECONDARY_LIMIT_MESSAGE, (("Retry-After", "86400"),)))
+    sleeps = []
+    with pytest.raises(BudgetSpent, match="86400 s"):
+        listing_of(fake_github, sleeps=sleeps)  # no deadline: the CLI's case
     assert sleeps == []
+
+
+def test_the_reserve_of_the_hourly_budget_is_left_for_other_tools(fake_github):
+    fake_github.add_repo("acme/api")
+    for n in range(1, 301):
+        fake_github.add_pull("acme/api", merged_pull(n))
+    fake_github.rate_limit, fake_github.rate_remaining = 100, 12
+    gh = GitHubClientFactory(token="test-token", base_url=fake_github.base_url, rate_limit_reserve=0.10)
+    with pytest.raises(BudgetSpent):
+        read_listing(gh)
+    assert fake_github.rate_remaining == 10 and gh.stats.requests == 2
+
+
+def test_a_page_github_times_out_on_is_read_in_smaller_parts(fake_github):
+    fake_github.add_repo("acme/api")
+    for n in range(1, 251):
+        fake_github.add_pull("acme/api", merged_pull(n, updated=NOW - timedelta(minutes=n)))
+    fake_github.inject(query_of(100, 2), *[Fault(504, "We couldn't respond in time")] * 5)
+    fake_github.inject(query_of(50, 4), *[Fault(502)] * 5)
+    gh = factory(fake_github)
+    page = read_page(gh.client(), "acme/api", 2)
+    assert [pr.number for pr in page.prs] == list(range(101, 201))
+    assert page.has_next and page.last_page == 3
+    sizes = [(r.query["per_page"], r.query["page"], r.status) for r in fake_github.pull_requests_log()]
+    assert sizes == [
+        *[("100", "2", 504)] * 5, ("50", "3", 200), *[("50", "4", 502)] * 5,
+        ("25", "5", 200), ("25", "6", 200), ("25", "7", 200), ("25", "8", 200),
+    ]  # fmt: skip
+
+
+def query_of(per_page, page):
+    """A fault pattern for one page size and number, whatever the order of the query's parameters."""
+    return rf"/pulls\?(?=.*[?&]per_page={per_page}(&|$))(?=.*[?&]page={page}(&|$))"
+
+
+def test_a_page_that_times_out_at_every_size_fails_its_repository(fake_github):
+    fake_github.add_repo("acme/api")
+    fake_github.inject("/pulls", *[Fault(504)] * 100)
+    with pytest.raises(GitHubRequestError, match="timed out on page 1 even 25") as info:
+        read_page(factory(fake_github).client(), "acme/api", 1)
+    assert not isinstance(info.value, GitHubTimeoutError)
 
 
 def test_bad_token_is_an_auth_error_naming_the_token_without_retrying(fake_github):
@@ -158,7 +218,7 @@ def test_missing_repository_is_a_clear_404(fake_github):
 def test_unreachable_github_is_reported_after_bounded_retries():
     gh = GitHubClientFactory(token="t", base_url="http://127.0.0.1:9", policy=FAST_RETRY, sleep=lambda _s: None)
     with pytest.raises(GitHubUnavailableError, match=r"cannot reach GitHub at http://127\.0\.0\.1:9"):
-        list(list_pull_pages(gh.client(), Listing("acme/api", EPOCH)))
+        read_page(gh.client(), "acme/api", 1)
     assert gh.stats.retries == FAST_RETRY.attempts - 1
 
 

@@ -20,7 +20,7 @@ def collected(engine, fake_github):
 
 def _copy_of_row_1(engine, **changes):
     """Insert a copy of PR 1's row for another PR number, with some columns changed."""
-    columns = [c for c in store._METRIC_COLUMNS if c not in changes and c != "pr_number"]
+    columns = [c for c in store.METRIC_COLUMNS if c not in changes and c != "pr_number"]
     assignments = ", ".join(f":{c} AS {c}" for c in changes)
     with engine.begin() as conn:
         conn.execute(

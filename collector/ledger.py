@@ -1,0 +1,143 @@
+"""A run's bookkeeping in one ``with`` block: its locks, its ledger row, and how it ended, whatever happens."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from collector import store
+from collector.logs import run_id_var
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from sqlalchemy import Engine
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RepoOutcome:
+    repository: str
+    status: str = "done"  # "done" | "failed" | "unfinished"
+    prs_seen: int = 0
+    rows_written: int = 0
+    quarantined: int = 0
+    pages: int = 0
+    not_modified: bool = False
+    error: str | None = None
+
+
+@dataclass
+class RunResult:
+    run_id: uuid.UUID
+    status: str = "running"
+    outcomes: list[RepoOutcome] = field(default_factory=list)
+    github_requests: int = 0
+    github_not_modified: int = 0
+    rate_limit_remaining: int | None = None
+    rate_limit_reset: datetime | None = None  # set when GitHub's budget ended the run
+    duration_seconds: float = 0.0
+    error: str | None = None
+
+    def _count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def repositories_done(self) -> int:
+        return self._count("done")
+
+    @property
+    def repositories_unfinished(self) -> int:
+        return self._count("unfinished")
+
+    @property
+    def failed(self) -> dict[str, str]:
+        return {o.repository: o.error or "" for o in self.outcomes if o.status == "failed"}
+
+    @property
+    def prs_seen(self) -> int:
+        return sum(o.prs_seen for o in self.outcomes)
+
+    @property
+    def rows_written(self) -> int:
+        return sum(o.rows_written for o in self.outcomes)
+
+    @property
+    def prs_quarantined(self) -> int:
+        return sum(o.quarantined for o in self.outcomes)
+
+
+@contextmanager
+def recorded_run(engine: Engine, repositories: Sequence[str], now: datetime, trigger: str) -> Iterator[RunResult]:
+    """Take the run's locks, open its ledger row, and close the row with the result the block fills in.
+
+    An exception (a database failure past its retries, Ctrl-C) closes the row as ``failed`` with why,
+    so no row is left ``running``.
+    """
+    result = RunResult(uuid.uuid4())
+    token = run_id_var.set(str(result.run_id))
+    started = time.monotonic()
+    try:
+        with store.database_errors("database"), store.run_lock(engine, result.run_id, repositories):
+            store.start_run(engine, result.run_id, now, trigger, len(repositories))
+            try:
+                yield result
+            except BaseException as exc:
+                _record_failure(engine, result.run_id, now + timedelta(seconds=time.monotonic() - started), exc)
+                raise
+            result.duration_seconds = time.monotonic() - started
+            _finish(engine, now, result)
+    finally:
+        run_id_var.reset(token)
+
+
+def _record_failure(engine: Engine, run_id: uuid.UUID, finished_at: datetime, exc: BaseException) -> None:
+    """Best effort: if the database itself is gone, the next run marks the row abandoned."""
+    error = "interrupted" if isinstance(exc, KeyboardInterrupt) else store.describe_db_error(exc)
+    try:
+        store.finish_run(engine, run_id, finished_at=finished_at, status="failed", error=error)
+    except Exception as again:
+        log.warning("the run's failure could not be recorded", extra={"error": store.describe_db_error(again)})
+
+
+def _finish(engine: Engine, now: datetime, result: RunResult) -> None:
+    store.finish_run(
+        engine,
+        result.run_id,
+        finished_at=now + timedelta(seconds=result.duration_seconds),
+        status=result.status,
+        repositories_done=result.repositories_done,
+        repositories_failed=len(result.failed),
+        failed_repositories=sorted(result.failed),
+        prs_seen=result.prs_seen,
+        rows_upserted=result.rows_written,
+        prs_quarantined=result.prs_quarantined,
+        github_requests=result.github_requests,
+        github_requests_not_modified=result.github_not_modified,
+        rate_limit_remaining=result.rate_limit_remaining,
+        rate_limit_reset=result.rate_limit_reset,
+        error=result.error,
+    )
+    log.info(
+        "run finished",
+        extra={
+            "status": result.status,
+            "repositories_done": result.repositories_done,
+            "repositories_failed": len(result.failed),
+            "repositories_unfinished": result.repositories_unfinished,
+            "prs_seen": result.prs_seen,
+            "rows_written": result.rows_written,
+            "prs_quarantined": result.prs_quarantined,
+            "github_requests": result.github_requests,
+            "github_not_modified": result.github_not_modified,
+            "rate_limit_remaining": result.rate_limit_remaining,
+            "rate_limit_reset": result.rate_limit_reset.isoformat() if result.rate_limit_reset else None,
+            "duration_seconds": round(result.duration_seconds, 3),
+        },
+    )
