@@ -9,6 +9,7 @@ one item GitHub sends that we cannot read is refused alone (``Refusal``), never 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -54,6 +55,13 @@ def read_page(client: GitHubClient, repository: str, page: int, *, etag: str | N
         return _read(client, repository, page, PER_PAGE, etag)
     except GitHubTimeoutError:
         return _read_in_parts(client, repository, page)
+
+
+def read_pull(client: GitHubClient, repository: str, number: int) -> tuple[PullRequest | None, Refusal | None]:
+    """One PR by number (``GET /pulls/{n}``, a superset of a list item): to retry a quarantined one."""
+    response = client.get(f"/repos/{repository}/pulls/{number}")
+    prs, refused, _ = decode_page(f"[{response.body}]", repository)
+    return (prs[0] if prs else None), (refused[0] if refused else None)
 
 
 def find_page(client: GitHubClient, repository: str, before: datetime) -> int:
@@ -172,7 +180,12 @@ def decode_page(
     try:
         items = _ITEMS.decode(body)
     except msgspec.DecodeError as exc:
-        raise GitHubRequestError(f"GitHub's answer is not a list of pull requests: {clean_text(str(exc))}") from None
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        if not _LONE_SURROGATE.search(text):
+            raise GitHubRequestError(
+                f"GitHub's answer is not a list of pull requests: {clean_text(str(exc))}"
+            ) from None
+        return decode_page(_LONE_SURROGATE.sub(r"\\ufffd", text), repository)
     prs: list[PullRequest] = []
     refused: list[Refusal] = []
     for raw in items:
@@ -182,6 +195,13 @@ def decode_page(
             refused.append(_refusal(raw, repository, str(exc)))
     oldest = min((pr.updated_at for pr in prs), default=None)
     return tuple(prs), tuple(refused), oldest
+
+
+# A UTF-16 half without its other half: valid in JavaScript, refused by the JSON decoder and by UTF-8.
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
 
 
 class _Implausible(ValueError):
@@ -215,7 +235,7 @@ def _text(value: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        value = value.encode("utf-8", "replace").decode("utf-8")
+        value = "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in value)
     return value
 
 

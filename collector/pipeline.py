@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from collector import cursor, store
 from collector.attribute import attribute
 from collector.errors import CollectorError, GitHubAuthError, GitHubUnavailableError
-from collector.fetch import find_page, read_page
+from collector.fetch import find_page, read_page, read_pull
 from collector.github_api import BudgetSpent, GitHubClientFactory, GitHubRequestError, RunMustStop
 from collector.ledger import RepoOutcome, RunResult, recorded_run
 from collector.membership import MembershipIndex, load_teams_file
@@ -45,6 +45,8 @@ DEADLINE_MARGIN_SECONDS = 20.0
 WRITE_BATCH = 5000
 # A listing may grow while it is read, but not without end: GitHub's Link rel="last" plus this margin.
 EXTRA_PAGES = 10
+# Quarantined PRs read again by number at the end of a repository's collection, per run.
+QUARANTINE_RETRIES = 10
 
 
 def run(
@@ -119,8 +121,12 @@ def _collect_all(ctx: _Run, states: dict[str, RepoState], workers: int) -> list[
 
         def each(repositories: list[_Repository], page_limit: int | None) -> None:
             futures = [_submit(pool, collect_repository, ctx, r, page_limit) for r in repositories]
-            for future in futures:
-                future.result()
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:  # Ctrl-C reaches this thread only: the workers stop before their next page
+                ctx.abort.set()
+                raise
 
         each(repos, 1)
         each(sorted((r for r in repos if r.pages_left), key=lambda r: -r.pages_left), None)
@@ -148,6 +154,7 @@ def collect_repository(ctx: _Run, repo: _Repository, page_limit: int | None = No
             if page_limit is not None and repo.outcome.pages >= page_limit:
                 repo.pages_left = 1  # another sweep waits: the second round continues it
                 return
+        _retry_quarantined(ctx, repo)
     except RunMustStop as stop:
         repo.outcome.status = "unfinished"
         ctx.stopped_by = ctx.stopped_by or stop
@@ -175,7 +182,7 @@ def _sweep(ctx: _Run, repo: _Repository, sweep: Sweep, page_limit: int | None) -
     batch = _Batch(repo.state)
     try:
         finished = _read_sweep(ctx, repo, sweep, batch, page_limit)
-    except (GitHubRequestError, RunMustStop, GitHubAuthError, GitHubUnavailableError):
+    except (GitHubRequestError, RunMustStop, GitHubAuthError, GitHubUnavailableError, KeyboardInterrupt):
         _write(ctx, repo, batch)  # what was read is kept, however the sweep ended
         raise
     _write(ctx, repo, batch)
@@ -208,6 +215,24 @@ def _read_sweep(ctx: _Run, repo: _Repository, sweep: Sweep, batch: _Batch, page_
             return False
 
 
+def _retry_quarantined(ctx: _Run, repo: _Repository) -> None:
+    """A PR refused once is read again by number: GitHub may have fixed it, or a newer collector reads it.
+    It leaves quarantine when written, or stays with its latest reason."""
+    numbers = store.quarantined(ctx.engine, repo.name, ctx.run_id, QUARANTINE_RETRIES)
+    if not numbers:
+        return
+    batch = _Batch(repo.state)
+    for number in numbers:
+        try:
+            pr, refused = read_pull(ctx.github.client(), repo.name, number)
+        except GitHubRequestError as exc:  # e.g. deleted since: it stays in quarantine, for a person to see
+            log.warning("quarantined pull request not read", extra={"repository": repo.name, "number": number,
+                                                                    "error": str(exc)})  # fmt: skip
+            continue
+        batch.add_pull(pr, refused)
+    _write(ctx, repo, batch)
+
+
 def _etag_to_send(state: RepoState, sweep: Sweep, page_number: int) -> str | None:
     """Only a fresh top sweep's first page is conditional: a 304 then means nothing changed since the
     stored ETag, and costs no rate limit."""
@@ -236,6 +261,13 @@ class _Batch:
                 self.prs[pr.number] = pr
         self.refused.extend(page.refused)
         self.state, self.dirty = state, True
+
+    def add_pull(self, pr: PullRequest | None, refused: Refusal | None) -> None:
+        if pr is not None:
+            self.prs[pr.number] = pr
+        if refused is not None:
+            self.refused.append(refused)
+        self.dirty = True
 
     def clear(self) -> None:
         self.prs, self.refused, self.dirty = {}, [], False

@@ -234,12 +234,13 @@ def copy_rows(cur: psycopg.Cursor[Any], table: str, columns: Sequence[str], rows
             copy.write_row(row)
 
 
-def quarantined(engine: Engine, repository: str, limit: int) -> list[int]:
-    """Numbers of the repository's quarantined PRs, least recently tried first."""
+def quarantined(engine: Engine, repository: str, run_id: uuid.UUID, limit: int) -> list[int]:
+    """Numbers of the repository's PRs quarantined before this run, least recently tried first."""
+    q = quarantined_prs.c
     with engine.connect() as conn:
         found = conn.execute(
-            select(quarantined_prs.c.number)
-            .where(quarantined_prs.c.repository == repository, quarantined_prs.c.number.is_not(None))
+            select(q.number)
+            .where(q.repository == repository, q.number.is_not(None), q.last_run_id != run_id)
             .order_by(quarantined_prs.c.last_seen)
             .limit(limit)
         )

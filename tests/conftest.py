@@ -20,6 +20,7 @@ DATA_TABLES = (
     "pull_requests",
     "collector_state",
     "collector_runs",
+    "quarantined_prs",
 )
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 

@@ -63,6 +63,8 @@ class FakePull:
     base_ref: str | None = None  # None: the repository's default branch
     draft: bool = False
     user_type: str = "User"
+    # Raw JSON values written over the rendered item: hostile data GitHub might send (tests only).
+    overrides: dict[str, Any] = field(default_factory=dict)
     _rendered: bytes | None = field(default=None, repr=False, compare=False)
 
 
@@ -73,6 +75,7 @@ class FakeRepo:
     name: str
     default_branch: str = "main"
     pulls: dict[int, FakePull] = field(default_factory=dict)
+    endless_links: bool = False  # a hostile Link header: every page says another follows
     # Sorted listings by (state, sort, direction, base), dropped whenever a PR is added or changed:
     # sorting 30,000 PRs for every page made the fake, not the collector, the benchmark's bottleneck.
     listings: dict[tuple[str, str, str, str | None], list[FakePull]] = field(default_factory=dict, repr=False)
@@ -90,6 +93,7 @@ class Fault:
     message: str = "Server Error"
     headers: tuple[tuple[str, str], ...] = ()
     reset: bool = False
+    body: bytes | None = None  # sent as it is instead of a JSON message
 
 
 @dataclass(frozen=True)
@@ -224,6 +228,12 @@ class FakeGitHub:
         with self._lock:
             self._in_flight -= 1
 
+    def _find_pull(self, path: str) -> tuple[FakeRepo, FakePull] | None:
+        match = re.fullmatch(r"/repos/([^/]+)/([^/]+)/pulls/(\d{1,9})", path)
+        repo = self.repos.get(f"{match[1]}/{match[2]}".lower()) if match else None
+        pull = repo.pulls.get(int(match[3])) if match and repo else None
+        return (repo, pull) if repo and pull else None
+
     def _find_repo(self, path: str) -> FakeRepo | None:
         match = re.fullmatch(r"/repos/([^/]+)/([^/]+)/pulls", path)
         if match:
@@ -355,6 +365,7 @@ def _pull_json(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> dict[str, An
     item["base"] = dict(template["base"], ref=ref, label=f"{repo.owner}:{ref}", repo=None)
     item["head"] = dict(template["head"], ref=f"feature-{pull.number}", label=f"{repo.owner}:feature-{pull.number}",
                         repo=None)  # fmt: skip
+    item.update(pull.overrides)
     return item
 
 
@@ -412,6 +423,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_fault(fault, path, query)
         if path == "/rate_limit":
             return self._send_json(200, self._rate_limit_body(fake), path, query, counted=False)
+        single = fake._find_pull(path)
+        if single is not None:
+            # The single-PR endpoint answers a superset of a list item: the same fields are enough here.
+            return self._send(200, fake.render_pull(*single), path, query, {}, counted=True)
         repo = fake._find_repo(path)
         if repo is None:
             return self._send_json(404, {"message": "Not Found", "status": "404"}, path, query, counted=True)
@@ -463,7 +478,7 @@ class _Handler(BaseHTTPRequestHandler):
         rels = []
         if page > 1:
             rels += [f'<{url(page - 1)}>; rel="prev"']
-        if page < last:
+        if page < last or repo.endless_links:
             rels += [f'<{url(page + 1)}>; rel="next"', f'<{url(last)}>; rel="last"']
         if page > 1:
             rels += [f'<{url(1)}>; rel="first"']
@@ -483,6 +498,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.close()
             return
+        if fault.body is not None:
+            return self._send(fault.status, fault.body, path, query, dict(fault.headers), counted=True)
         self._send_json(fault.status, {"message": fault.message}, path, query, counted=False, extra=dict(fault.headers))
 
     def _send_json(

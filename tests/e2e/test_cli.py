@@ -198,3 +198,27 @@ def test_demo_runs_with_zero_setup(tmp_path):
     assert "view_team_velocity" in result.stdout and "view_dora_lead_time" in result.stdout
     assert f"report written to {tmp_path / 'dora-demo-report.html'}" in result.stdout
     assert (tmp_path / "dora-demo-report.html").read_text().count('class="chart"') == 8
+
+
+def test_ctrl_c_stops_promptly_closes_the_ledger_row_and_exits_130(env, fake_github, teams_file, engine):
+    cli("teams", "sync", "--file", str(teams_file), env=env)
+    fake_github.add_repo("acme/api")
+    for n in range(1, 3001):
+        fake_github.add_pull("acme/api", merged_pull(n, merged=RECENT - timedelta(minutes=n)))
+    fake_github.latency = 0.05
+    process = subprocess.Popen(
+        [sys.executable, "-m", "collector", "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while rows(engine, "SELECT count(*) FROM pull_requests")[0][0] < 100:  # wait for the first committed page
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=15)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert "Traceback" not in stderr and "dora-collector: interrupted" in stderr
+    assert rows(engine, "SELECT status, error FROM collector_runs") == [("failed", "interrupted")]
+    assert rows(engine, "SELECT count(*) < 3000 FROM pull_requests") == [(True,)]
