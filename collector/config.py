@@ -158,6 +158,15 @@ def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: in
     return value
 
 
+def early_log_level(environ: Mapping[str, str]) -> str:
+    """LOG_LEVEL for what is logged before the settings are loaded; a bad value falls back to INFO here and
+    fails in ``load_settings``."""
+    try:
+        return _log_level(environ)
+    except ConfigError:
+        return "INFO"
+
+
 def _log_level(environ: Mapping[str, str]) -> str:
     level = (_optional(environ, "LOG_LEVEL") or "INFO").upper()
     if level not in _LOG_LEVELS or not isinstance(logging.getLevelName(level), int):

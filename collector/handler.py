@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from collector import store
-from collector.config import Settings, load_settings, resolve_secrets, secrets_cache
+from collector.config import Settings, early_log_level, load_settings, resolve_secrets, secrets_cache
 from collector.deadline import Deadline
 from collector.errors import RunFailedError
 from collector.events import parse_event
@@ -26,9 +26,9 @@ _ENGINES: dict[str, Engine] = {}
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     request_id_var.set(getattr(context, "aws_request_id", None))
+    configure_logging(early_log_level(os.environ))  # first: reading secrets logs (botocore), on our terms
     invocation = parse_event(event)
     settings = load_settings(resolve_secrets(os.environ, _SECRETS), need_github=invocation.action == "collect")
-    configure_logging(settings.log_level)
     if invocation.action == "teams-sync":  # the scale-out state machine's first step
         if settings.teams_file is None:
             return {"skipped": "TEAMS_FILE is not set"}

@@ -2,6 +2,7 @@
 Manager (moto's server over HTTP), the fake GitHub and a real PostgreSQL."""
 
 import json
+import logging
 import socket
 import threading
 import uuid
@@ -26,6 +27,8 @@ SCHEDULED = json.loads((EVENTS / "scheduled.json").read_text())
 DB_PASSWORD = "db-Pa55word-never-logged"
 TOKEN = "ghp_lambdaSecretToken42"
 RECENT = datetime.now(UTC) - timedelta(days=3)
+SESSION_TOKEN = "IQoJb3JpZ2luX2VjSessionTokenNeverLogged"
+SECRET_ACCESS_KEY = "aws-Secret-Access-Key-never-logged"
 
 
 class FakeContext:
@@ -144,6 +147,74 @@ def test_secrets_are_fetched_once_per_container_and_cached(lambda_env, aws, engi
     monkeypatch.setattr(handler, "_SECRETS", SecretsManagerCache(ttl_seconds=0))  # a cold container
     with pytest.raises(ConfigError, match=r"cannot read secret .*ResourceNotFoundException"):
         handler.handler(SCHEDULED, FakeContext())
+
+
+@pytest.fixture
+def fresh_library_loggers():
+    """Library loggers as a new container has them, with no level of their own (an earlier test may have set one)."""
+    loggers = [logging.getLogger(name) for name in ("boto3", "botocore", "urllib3")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.NOTSET)
+    yield
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)
+
+
+def test_debug_logs_of_a_warm_container_carry_no_secret(lambda_env, fresh_library_loggers, caplog, capsys, monkeypatch):
+    """Issue 9: at LOG_LEVEL=DEBUG, once the secrets' TTL lapsed, botocore logged GetSecretValue's answer and
+    the session token: the root logger stayed at DEBUG from the last invocation. Third-party loggers never
+    reach our handler at DEBUG, whatever LOG_LEVEL says."""
+    monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+    monkeypatch.setattr(handler, "_SECRETS", SecretsManagerCache(ttl_seconds=0))  # expired on every invocation
+    caplog.handler.setLevel(logging.DEBUG)  # sees every record that reaches the root logger
+    fetched = []
+    monkeypatch.setattr(SecretsManagerCache, "_fetch", _counting(SecretsManagerCache._fetch, fetched))
+    for _ in range(2):  # cold, then warm
+        assert handler.handler(SCHEDULED, FakeContext())["status"] == "success"
+    assert len(fetched) == 4  # both secrets, fetched again by the warm invocation
+    assert logging.getLogger().getEffectiveLevel() == logging.DEBUG
+    stderr = capsys.readouterr().err
+    for secret in (TOKEN, DB_PASSWORD, SESSION_TOKEN, SECRET_ACCESS_KEY):
+        assert secret not in caplog.text and secret not in stderr
+    lines = [json.loads(line) for line in stderr.splitlines()]
+    assert lines and all(line["level"] != "DEBUG" or line["logger"].startswith("collector") for line in lines)
+
+
+def _counting(fetch, calls):
+    def counted(self, arn):
+        calls.append(arn)
+        return fetch(self, arn)
+
+    return counted
+
+
+class LambdaRuntimeHandler(logging.Handler):
+    """Stands for the plain handler Lambda's Python runtime puts on the root logger before our code runs."""
+
+    __module__ = "awslambdaric.bootstrap"
+
+    def __init__(self):
+        super().__init__()
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+def test_a_cold_container_configures_logging_before_it_reads_secrets(lambda_env, fresh_library_loggers, monkeypatch):
+    """Issue 9: secrets were fetched before our logging was in place, through the runtime's handler at the
+    runtime's level (AWS_LAMBDA_LOG_LEVEL=DEBUG sets the root logger to DEBUG)."""
+    monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+    runtime = LambdaRuntimeHandler()
+    root = logging.getLogger()
+    root.addHandler(runtime)
+    root.setLevel(logging.DEBUG)
+    assert handler.handler(SCHEDULED, FakeContext())["status"] == "success"
+    assert runtime not in root.handlers
+    assert [record.name for record in runtime.records] == []
 
 
 def test_a_plain_url_database_secret_works_too(lambda_env, aws, engine, monkeypatch):
