@@ -10,7 +10,7 @@ from collector import store
 from collector.config import Settings, early_log_level, load_settings, resolve_secrets, secrets_cache
 from collector.deadline import Deadline
 from collector.errors import RunFailedError
-from collector.events import parse_event
+from collector.events import parse_event, within_scope
 from collector.github_api import GitHubClientFactory
 from collector.logs import configure_logging, request_id_var
 from collector.membership import load_teams_file
@@ -34,6 +34,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             return {"skipped": "TEAMS_FILE is not set"}
         synced = store.sync_teams(_engine(settings), load_teams_file(settings.teams_file))
         return {"teams": synced.teams, "memberships": synced.memberships}
+    invocation = within_scope(invocation, settings.repositories)
     deadline = Deadline(context.get_remaining_time_in_millis() / 1000)
     github = GitHubClientFactory.from_settings(settings, deadline=deadline)
     result = run(

@@ -231,6 +231,20 @@ def test_a_shard_event_collects_only_its_repositories(lambda_env, engine, capsys
     assert rows(engine, "SELECT trigger, repositories_total FROM collector_runs") == [("shard", 1)]
 
 
+def test_a_shard_naming_an_unconfigured_repository_is_refused_before_github_is_asked(lambda_env, engine, fake_github):
+    """Issue 9: the event chose what the token read."""
+    fake_github.add_repo("other/private")
+    with pytest.raises(ConfigError, match=r"^shard event: other/private is not in REPOSITORIES$"):
+        handler.handler({"repositories": ["acme/api", "other/private"]}, FakeContext())
+    assert fake_github.requests == []
+    assert rows(engine, "SELECT count(*) FROM collector_runs") == [(0,)]
+
+
+def test_a_shard_names_repositories_in_any_case(lambda_env, engine):
+    handler.handler({"repositories": ["ACME/Web"]}, FakeContext())
+    assert rows(engine, "SELECT DISTINCT repository FROM pull_requests") == [("acme/web",)]
+
+
 def test_a_failed_repository_raises_so_retry_and_dead_letter_queue_apply(lambda_env, capsys, monkeypatch):
     monkeypatch.setenv("REPOSITORIES", "acme/api,acme/missing")
     with pytest.raises(RunFailedError, match="acme/missing: 404"):
