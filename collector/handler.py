@@ -15,6 +15,7 @@ from collector.github_api import GitHubClientFactory
 from collector.logs import configure_logging, request_id_var
 from collector.membership import load_teams_file
 from collector.metrics import publish_run_metrics
+from collector.migrate import assert_schema_current
 from collector.pipeline import run
 
 if TYPE_CHECKING:
@@ -30,10 +31,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     invocation = parse_event(event)
     settings = load_settings(resolve_secrets(os.environ, _SECRETS), need_github=invocation.action == "collect")
     if invocation.action == "teams-sync":  # the scale-out state machine's first step
-        if settings.teams_file is None:
-            return {"skipped": "TEAMS_FILE is not set"}
-        synced = store.sync_teams(_engine(settings), load_teams_file(settings.teams_file))
-        return {"teams": synced.teams, "memberships": synced.memberships}
+        return _teams_sync(settings)
     invocation = within_scope(invocation, settings.repositories)
     deadline = Deadline(context.get_remaining_time_in_millis() / 1000)
     github = GitHubClientFactory.from_settings(settings, deadline=deadline)
@@ -45,6 +43,17 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     if result.status == "failed":
         raise RunFailedError(result.error or "the run failed")  # the schedule's retry and DLQ apply
     return {"run_id": str(result.run_id), "status": result.status, "prs_seen": result.prs_seen}
+
+
+def _teams_sync(settings: Settings) -> dict[str, Any]:
+    if settings.teams_file is None:
+        return {"skipped": "TEAMS_FILE is not set"}
+    specs = load_teams_file(settings.teams_file)  # validated fully before the database is touched
+    engine = _engine(settings)
+    with store.database_errors("teams sync"):
+        assert_schema_current(engine)
+        synced = store.sync_teams(engine, specs)
+    return {"teams": synced.teams, "memberships": synced.memberships}
 
 
 def _engine(settings: Settings) -> Engine:

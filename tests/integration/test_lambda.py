@@ -280,6 +280,35 @@ def test_a_teams_sync_event_without_a_teams_file_is_skipped(lambda_env, monkeypa
     assert handler.handler({"action": "teams-sync"}, FakeContext()) == {"skipped": "TEAMS_FILE is not set"}
 
 
+def test_a_teams_sync_event_refuses_a_schema_that_is_behind(lambda_env, aws, pg_server, monkeypatch):
+    """Issue 9: the teams-sync path skipped the schema check the collect path makes."""
+    url = create_database(pg_server)
+    try:
+        monkeypatch.setenv(
+            "DATABASE_URL_SECRET_ARN", aws.create_secret(Name=f"db-new-{uuid.uuid4().hex[:6]}", SecretString=url)["ARN"]
+        )
+        with pytest.raises(DatabaseError, match="run `dora-collector migrate` first"):
+            handler.handler({"action": "teams-sync"}, FakeContext())
+    finally:
+        for engine in handler._ENGINES.values():
+            engine.dispose()
+        handler._ENGINES.clear()
+        drop_database(pg_server, url)
+
+
+def test_a_teams_sync_event_reports_an_unreachable_database_in_one_line(lambda_env, aws, monkeypatch):
+    """Issue 9: the teams-sync path raised the driver's exception, not a one-line error."""
+    unreachable = f"postgresql://dora:{DB_PASSWORD}@127.0.0.1:9/dora"
+    monkeypatch.setenv(
+        "DATABASE_URL_SECRET_ARN",
+        aws.create_secret(Name=f"db-gone-{uuid.uuid4().hex[:6]}", SecretString=unreachable)["ARN"],
+    )
+    with pytest.raises(DatabaseError, match=r"^teams sync: ") as raised:
+        handler.handler({"action": "teams-sync"}, FakeContext())
+    message = str(raised.value)
+    assert "\n" not in message and DB_PASSWORD not in message and raised.value.__cause__ is None
+
+
 def test_the_collector_refuses_a_schema_that_is_behind(lambda_env, aws, pg_server, monkeypatch):
     url = create_database(pg_server)
     try:
