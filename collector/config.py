@@ -182,6 +182,12 @@ class SecretsManagerCache:
 
     boto3 uses its normal endpoint settings, so ``AWS_ENDPOINT_URL_SECRETS_MANAGER`` can point it at a
     local Secrets Manager. A rotated secret is picked up when the TTL lapses.
+
+    Why not Powertools' parameters utility (``SecretsProvider(...).get(arn, max_age=ttl)``): its cache expires
+    on the naive wall clock (``datetime.now()``) with no clock to pass in, so expiry after a TTL cannot be
+    tested without sleeping; and it re-raises botocore's errors as ``GetParameterError(str(exc))``, so the
+    one-line error needs the code fished back out of ``__context__`` or the message. The wrapper it needs
+    (lazy client, error translation, empty-value check) is as long as this class.
     """
 
     def __init__(self, ttl_seconds: float = 900.0, clock: Callable[[], float] = time.monotonic) -> None:
