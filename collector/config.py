@@ -165,6 +165,15 @@ def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: in
     return value
 
 
+def early_log_level(environ: Mapping[str, str]) -> str:
+    """LOG_LEVEL for what is logged before the settings are loaded; a bad value falls back to INFO here and
+    fails in ``load_settings``."""
+    try:
+        return _log_level(environ)
+    except ConfigError:
+        return "INFO"
+
+
 def _log_level(environ: Mapping[str, str]) -> str:
     level = (_optional(environ, "LOG_LEVEL") or "INFO").upper()
     if level not in _LOG_LEVELS or not isinstance(logging.getLevelName(level), int):
@@ -180,6 +189,12 @@ class SecretsManagerCache:
 
     boto3 uses its normal endpoint settings, so ``AWS_ENDPOINT_URL_SECRETS_MANAGER`` can point it at a
     local Secrets Manager. A rotated secret is picked up when the TTL lapses.
+
+    Why not Powertools' parameters utility (``SecretsProvider(...).get(arn, max_age=ttl)``): its cache expires
+    on the naive wall clock (``datetime.now()``) with no clock to pass in, so expiry after a TTL cannot be
+    tested without sleeping; and it re-raises botocore's errors as ``GetParameterError(str(exc))``, so the
+    one-line error needs the code fished back out of ``__context__`` or the message. The wrapper it needs
+    (lazy client, error translation, empty-value check) is as long as this class.
     """
 
     def __init__(self, ttl_seconds: float = 900.0, clock: Callable[[], float] = time.monotonic) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from collector.config import parse_repositories
@@ -10,6 +10,7 @@ from collector.errors import ConfigError
 from collector.membership import parse_instant
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime
 
 # EventBridge Scheduler passes the template's Input; these are the keys our template sends.
@@ -52,12 +53,32 @@ def _shard(event: dict[str, Any]) -> Invocation:
         raw = ",".join(raw)
     if not isinstance(raw, str):
         raise ConfigError("shard event: repositories must be a list of owner/name strings")
-    since = event.get("since")
     sync_teams = event.get("sync_teams", True)
     if not isinstance(sync_teams, bool):
         raise ConfigError("shard event: sync_teams must be true or false")
+    return Invocation("collect", "shard", parse_repositories(raw), _since(event.get("since")), sync_teams)
+
+
+def _since(since: Any) -> datetime | None:
+    if since is None:
+        return None
+    if not isinstance(since, str):
+        raise ConfigError(f"shard event: since must be an ISO-8601 date string (got {type(since).__name__})")
     try:
-        since_at = parse_instant(since) if isinstance(since, str) else None
+        return parse_instant(since)
     except ValueError:
         raise ConfigError(f"shard event: since {since!r} is not an ISO-8601 date") from None
-    return Invocation("collect", "shard", parse_repositories(raw), since_at, sync_teams)
+
+
+def within_scope(invocation: Invocation, configured: Sequence[str]) -> Invocation:
+    """Refuse a shard that names a repository outside REPOSITORIES: the event must not choose what the
+    token reads. Names compare case-insensitively, as GitHub's do; the configured spelling is kept, since
+    stored rows and watermarks are keyed by it."""
+    if invocation.repositories is None:
+        return invocation
+    by_name = {name.lower(): name for name in configured}
+    outside = [name for name in invocation.repositories if name.lower() not in by_name]
+    if outside:
+        verb = "is" if len(outside) == 1 else "are"
+        raise ConfigError(f"shard event: {', '.join(outside)} {verb} not in REPOSITORIES")
+    return replace(invocation, repositories=tuple(by_name[name.lower()] for name in invocation.repositories))

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from collector import store
-from collector.config import Settings, load_settings, resolve_secrets, secrets_cache
+from collector.config import Settings, early_log_level, load_settings, resolve_secrets, secrets_cache
 from collector.deadline import Deadline
 from collector.errors import RunFailedError
-from collector.events import parse_event
+from collector.events import parse_event, within_scope
 from collector.github_api import GitHubClientFactory
 from collector.logs import configure_logging, request_id_var
 from collector.membership import load_teams_file
 from collector.metrics import publish_run_metrics
-from collector.pipeline import run
+from collector.migrate import assert_schema_current
+from collector.pipeline import RunResult, run
 from collector.sync import sync_teams
 
 if TYPE_CHECKING:
@@ -27,14 +29,12 @@ _ENGINES: dict[str, Engine] = {}
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     request_id_var.set(getattr(context, "aws_request_id", None))
+    configure_logging(early_log_level(os.environ))  # first: reading secrets logs (botocore), on our terms
     invocation = parse_event(event)
     settings = load_settings(resolve_secrets(os.environ, _SECRETS), need_github=invocation.action == "collect")
-    configure_logging(settings.log_level)
     if invocation.action == "teams-sync":  # the scale-out state machine's first step
-        if settings.teams_file is None:
-            return {"skipped": "TEAMS_FILE is not set"}
-        synced = sync_teams(_engine(settings), load_teams_file(settings.teams_file))
-        return {"teams": synced.teams, "memberships": synced.memberships}
+        return _teams_sync(settings)
+    invocation = within_scope(invocation, settings.repositories)
     deadline = Deadline(context.get_remaining_time_in_millis() / 1000)
     github = GitHubClientFactory.from_settings(settings, deadline=deadline)
     result = run(
@@ -44,7 +44,26 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     publish_run_metrics(result)
     if result.status == "failed":
         raise RunFailedError(result.error or "the run failed")  # the schedule's retry and DLQ apply
-    return {"run_id": str(result.run_id), "status": result.status, "prs_seen": result.prs_seen}
+    return {"run_id": str(result.run_id), "status": result.status, "prs_seen": result.prs_seen,
+            "wait_seconds": _wait_seconds(result)}  # fmt: skip
+
+
+def _wait_seconds(result: RunResult) -> int:
+    """How long the state machine waits before it continues a partial run: until GitHub's budget resets."""
+    if result.status != "partial" or result.rate_limit_reset is None:
+        return 0
+    return min(max(math.ceil((result.rate_limit_reset - datetime.now(UTC)).total_seconds()), 0), 3700)
+
+
+def _teams_sync(settings: Settings) -> dict[str, Any]:
+    if settings.teams_file is None:
+        return {"skipped": "TEAMS_FILE is not set"}
+    specs = load_teams_file(settings.teams_file)  # validated fully before the database is touched
+    engine = _engine(settings)
+    with store.database_errors("teams sync"):
+        assert_schema_current(engine)
+        synced = sync_teams(engine, specs)
+    return {"teams": synced.teams, "memberships": synced.memberships}
 
 
 def _engine(settings: Settings) -> Engine:

@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 BLUE, NAVY, ORANGE, GREY = "#9ec5fe", "#1d4ed8", "#ea580c", "#94a3b8"
+# Names come from outside (the teams file, GitHub). A bidirectional override or isolate in one reorders the
+# text that follows it ("Trojan Source", CVE-2021-42574); marks, control characters (C0, C1) and paragraph or
+# line separators have no business in a name either. All are stripped.
+_BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_STRIPPED = dict.fromkeys([ord(c) for c in _BIDI_CONTROLS] + [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029])
 
 
 @dataclass
@@ -116,7 +121,7 @@ def render_html(data: ReportData) -> str:
     sections = "\n".join(_team_section(i, team, data.weeks) for i, team in enumerate(data.teams)) or (
         '<p class="empty">No attributed pull requests yet: run <code>dora-collector run</code>.</p>'
     )
-    nav = "".join(f'<a href="#team-{i}">{escape(t.name)}</a>' for i, t in enumerate(data.teams))
+    nav = "".join(f'<a href="#team-{i}">{name_html(t.name)}</a>' for i, t in enumerate(data.teams))
     return _PAGE.format(
         css=_CSS,
         subtitle=escape(
@@ -146,7 +151,7 @@ def _team_section(index: int, team: TeamData, weeks: int) -> str:
         for a, b, c in tiles
     )
     return (
-        f'<section class="team" id="team-{index}"><h2>{escape(team.name)}</h2><div class="tiles">{tile_html}</div>'
+        f'<section class="team" id="team-{index}"><h2>{name_html(team.name)}</h2><div class="tiles">{tile_html}</div>'
         f'<div class="charts"><figure><figcaption>Merged PRs per week</figcaption>{velocity_chart(team.weeks)}'
         f"</figure><figure><figcaption>Lead time per month (hours)</figcaption>{lead_time_chart(team.months)}"
         "</figure></div></section>"
@@ -183,8 +188,14 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     if not rows:
         return '<p class="empty">None.</p>'
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(f"<td>{name_html(c)}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def name_html(value: object) -> str:
+    """A value from outside as HTML: controls stripped, escaped, and isolated (``<bdi>``) so that even a
+    right-to-left name cannot move the text around it."""
+    return f"<bdi>{escape(str(value).translate(_STRIPPED))}</bdi>"
 
 
 def _hours(value: float | None) -> str:

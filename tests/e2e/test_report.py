@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import unicodedata
 import uuid
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -14,7 +15,7 @@ import pytest
 from sqlalchemy import make_url, text
 
 from collector.testing.sample_org import generate_org
-from tests.helpers import collect, sync
+from tests.helpers import collect, member, merged_pull, sync, team_doc
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NOW = datetime.now(UTC)
@@ -37,6 +38,59 @@ def report(engine, tmp_path, *args, url=None):
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     return result, out
+
+
+class _Texts(HTMLParser):
+    """The text inside each element of one tag."""
+
+    def __init__(self, tag):
+        super().__init__()
+        self.tag, self.depth, self.texts = tag, 0, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == self.tag:
+            self.depth += 1
+            self.texts.append("")
+
+    def handle_endtag(self, tag):
+        if tag == self.tag:
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if self.depth:
+            self.texts[-1] += data
+
+
+def texts_of(html, tag):
+    parser = _Texts(tag)
+    parser.feed(html)
+    return parser.texts
+
+
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_names_cannot_reorder_or_control_the_report_text(engine, fake_github, tmp_path):
+    """Issue 9: a right-to-left override in a team name or a login reversed the text that followed it
+    ("Trojan Source"). Override and isolate controls and other control characters are stripped, and each
+    name is isolated in <bdi> so even a genuinely right-to-left name keeps to itself."""
+    team = "\u202epayments\u202c \u2067ops\u2069\x1b[31m"
+    author = "mallory\u202e\u200fevil"
+    sync(engine, team_doc((team, [member("alice")]), ("\u05e6\u05d5\u05d5\u05ea", [member("bob")])))
+    fake_github.add_repo("acme/api")
+    for number, login in enumerate(("alice", "bob", author), start=1):
+        fake_github.add_pull("acme/api", merged_pull(number, login, merged=NOW - timedelta(days=2)))
+    collect(engine, fake_github, ["acme/api"], now=NOW, since=NOW - timedelta(days=30))
+    result, out = report(engine, tmp_path)
+    assert result.returncode == 0, result.stderr
+    html = out.read_text()
+    assert not [c for c in html if c in BIDI_CONTROLS or (unicodedata.category(c) == "Cc" and c != "\n")]
+    isolated = texts_of(html, "bdi")
+    cleaned_team = "payments ops[31m"
+    assert isolated.count(cleaned_team) == 2  # the navigation and the team's heading
+    assert isolated.count("\u05e6\u05d5\u05d5\u05ea") == 2
+    assert "malloryevil" in isolated  # the unmapped authors' table
+    assert f"<h2><bdi>{cleaned_team}</bdi></h2>" in html
 
 
 class _Tags(HTMLParser):

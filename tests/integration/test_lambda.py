@@ -2,8 +2,10 @@
 Manager (moto's server over HTTP), the fake GitHub and a real PostgreSQL."""
 
 import json
+import logging
 import socket
 import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -26,6 +28,8 @@ SCHEDULED = json.loads((EVENTS / "scheduled.json").read_text())
 DB_PASSWORD = "db-Pa55word-never-logged"
 TOKEN = "ghp_lambdaSecretToken42"
 RECENT = datetime.now(UTC) - timedelta(days=3)
+SESSION_TOKEN = "IQoJb3JpZ2luX2VjSessionTokenNeverLogged"
+SECRET_ACCESS_KEY = "aws-Secret-Access-Key-never-logged"
 
 
 class FakeContext:
@@ -146,6 +150,74 @@ def test_secrets_are_fetched_once_per_container_and_cached(lambda_env, aws, engi
         handler.handler(SCHEDULED, FakeContext())
 
 
+@pytest.fixture
+def fresh_library_loggers():
+    """Library loggers as a new container has them, with no level of their own (an earlier test may have set one)."""
+    loggers = [logging.getLogger(name) for name in ("boto3", "botocore", "urllib3")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.NOTSET)
+    yield
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)
+
+
+def test_debug_logs_of_a_warm_container_carry_no_secret(lambda_env, fresh_library_loggers, caplog, capsys, monkeypatch):
+    """Issue 9: at LOG_LEVEL=DEBUG, once the secrets' TTL lapsed, botocore logged GetSecretValue's answer and
+    the session token: the root logger stayed at DEBUG from the last invocation. Third-party loggers never
+    reach our handler at DEBUG, whatever LOG_LEVEL says."""
+    monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+    monkeypatch.setattr(handler, "_SECRETS", SecretsManagerCache(ttl_seconds=0))  # expired on every invocation
+    caplog.handler.setLevel(logging.DEBUG)  # sees every record that reaches the root logger
+    fetched = []
+    monkeypatch.setattr(SecretsManagerCache, "_fetch", _counting(SecretsManagerCache._fetch, fetched))
+    for _ in range(2):  # cold, then warm
+        assert handler.handler(SCHEDULED, FakeContext())["status"] == "success"
+    assert len(fetched) == 4  # both secrets, fetched again by the warm invocation
+    assert logging.getLogger().getEffectiveLevel() == logging.DEBUG
+    stderr = capsys.readouterr().err
+    for secret in (TOKEN, DB_PASSWORD, SESSION_TOKEN, SECRET_ACCESS_KEY):
+        assert secret not in caplog.text and secret not in stderr
+    lines = [json.loads(line) for line in stderr.splitlines()]
+    assert lines and all(line["level"] != "DEBUG" or line["logger"].startswith("collector") for line in lines)
+
+
+def _counting(fetch, calls):
+    def counted(self, arn):
+        calls.append(arn)
+        return fetch(self, arn)
+
+    return counted
+
+
+class LambdaRuntimeHandler(logging.Handler):
+    """Stands for the plain handler Lambda's Python runtime puts on the root logger before our code runs."""
+
+    __module__ = "awslambdaric.bootstrap"
+
+    def __init__(self):
+        super().__init__()
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+def test_a_cold_container_configures_logging_before_it_reads_secrets(lambda_env, fresh_library_loggers, monkeypatch):
+    """Issue 9: secrets were fetched before our logging was in place, through the runtime's handler at the
+    runtime's level (AWS_LAMBDA_LOG_LEVEL=DEBUG sets the root logger to DEBUG)."""
+    monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+    runtime = LambdaRuntimeHandler()
+    root = logging.getLogger()
+    root.addHandler(runtime)
+    root.setLevel(logging.DEBUG)
+    assert handler.handler(SCHEDULED, FakeContext())["status"] == "success"
+    assert runtime not in root.handlers
+    assert [record.name for record in runtime.records] == []
+
+
 def test_a_plain_url_database_secret_works_too(lambda_env, aws, engine, monkeypatch):
     arn = aws.create_secret(Name=f"db-url-{uuid.uuid4().hex[:6]}", SecretString=engine.url.render_as_string(False))[
         "ARN"
@@ -158,6 +230,20 @@ def test_a_shard_event_collects_only_its_repositories(lambda_env, engine, capsys
     handler.handler({"repositories": ["acme/web"], "sync_teams": True}, FakeContext())
     assert rows(engine, "SELECT DISTINCT repository FROM pull_requests") == [("acme/web",)]
     assert rows(engine, "SELECT trigger, repositories_total FROM collector_runs") == [("shard", 1)]
+
+
+def test_a_shard_naming_an_unconfigured_repository_is_refused_before_github_is_asked(lambda_env, engine, fake_github):
+    """Issue 9: the event chose what the token read."""
+    fake_github.add_repo("other/private")
+    with pytest.raises(ConfigError, match=r"^shard event: other/private is not in REPOSITORIES$"):
+        handler.handler({"repositories": ["acme/api", "other/private"]}, FakeContext())
+    assert fake_github.requests == []
+    assert rows(engine, "SELECT count(*) FROM collector_runs") == [(0,)]
+
+
+def test_a_shard_names_repositories_in_any_case(lambda_env, engine):
+    handler.handler({"repositories": ["ACME/Web"]}, FakeContext())
+    assert rows(engine, "SELECT DISTINCT repository FROM pull_requests") == [("acme/web",)]
 
 
 def test_a_failed_repository_raises_so_retry_and_dead_letter_queue_apply(lambda_env, capsys, monkeypatch):
@@ -193,6 +279,35 @@ def test_a_teams_sync_event_syncs_without_github(lambda_env, engine, fake_github
 def test_a_teams_sync_event_without_a_teams_file_is_skipped(lambda_env, monkeypatch):
     monkeypatch.delenv("TEAMS_FILE")
     assert handler.handler({"action": "teams-sync"}, FakeContext()) == {"skipped": "TEAMS_FILE is not set"}
+
+
+def test_a_teams_sync_event_refuses_a_schema_that_is_behind(lambda_env, aws, pg_server, monkeypatch):
+    """Issue 9: the teams-sync path skipped the schema check the collect path makes."""
+    url = create_database(pg_server)
+    try:
+        monkeypatch.setenv(
+            "DATABASE_URL_SECRET_ARN", aws.create_secret(Name=f"db-new-{uuid.uuid4().hex[:6]}", SecretString=url)["ARN"]
+        )
+        with pytest.raises(DatabaseError, match="run `dora-collector migrate` first"):
+            handler.handler({"action": "teams-sync"}, FakeContext())
+    finally:
+        for engine in handler._ENGINES.values():
+            engine.dispose()
+        handler._ENGINES.clear()
+        drop_database(pg_server, url)
+
+
+def test_a_teams_sync_event_reports_an_unreachable_database_in_one_line(lambda_env, aws, monkeypatch):
+    """Issue 9: the teams-sync path raised the driver's exception, not a one-line error."""
+    unreachable = f"postgresql://dora:{DB_PASSWORD}@127.0.0.1:9/dora"
+    monkeypatch.setenv(
+        "DATABASE_URL_SECRET_ARN",
+        aws.create_secret(Name=f"db-gone-{uuid.uuid4().hex[:6]}", SecretString=unreachable)["ARN"],
+    )
+    with pytest.raises(DatabaseError, match=r"^teams sync: ") as raised:
+        handler.handler({"action": "teams-sync"}, FakeContext())
+    message = str(raised.value)
+    assert "\n" not in message and DB_PASSWORD not in message and raised.value.__cause__ is None
 
 
 def test_the_collector_refuses_a_schema_that_is_behind(lambda_env, aws, pg_server, monkeypatch):
@@ -277,3 +392,17 @@ def test_deleting_the_stack_leaves_the_database_alone(aws, cloudformation, monke
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:9/none")
     deploy.migrate_handler(custom_resource_event(response_url, "Delete"), FakeContext())
     assert bodies[0][1]["Status"] == "SUCCESS"
+
+
+def test_a_run_stopped_by_the_rate_limit_budget_tells_the_state_machine_how_long_to_wait(lambda_env, fake_github):
+    fake_github.rate_limit, fake_github.rate_remaining = 100, 12  # two requests above the 10 % reserve
+    response = handler.handler(SCHEDULED, FakeContext())
+    assert response["status"] == "partial"
+    expected = fake_github.rate_reset - time.time()
+    assert expected - 5 <= response["wait_seconds"] <= expected + 5
+
+
+def test_a_run_stopped_by_the_deadline_is_continued_at_once(lambda_env, fake_github):
+    fake_github.latency = 0.2
+    response = handler.handler(SCHEDULED, FakeContext(remaining_seconds=20.05))
+    assert (response["status"], response["wait_seconds"]) == ("partial", 0)

@@ -43,3 +43,26 @@ def test_configuring_twice_keeps_one_handler():
     configure_logging("DEBUG", stream=io.StringIO())
     ours = [h for h in logging.getLogger().handlers if h.get_name() == "dora-collector-json"]
     assert len(ours) == 1
+
+
+def test_debug_is_ours_alone_whatever_the_level():
+    """Issue 9: at LOG_LEVEL=DEBUG, libraries (botocore: secret values, session tokens) logged at DEBUG too.
+
+    The known ones are pinned to WARNING; any other library's DEBUG record is dropped by our handler."""
+    stream = io.StringIO()
+    configure_logging("DEBUG", stream=stream)
+    for name in ("botocore.parsers", "boto3", "urllib3.connectionpool", "s3transfer", "github.Requester",
+                 "aws_lambda_powertools.metrics", "psycopg"):  # fmt: skip
+        assert not logging.getLogger(name).isEnabledFor(logging.INFO), name
+    logging.getLogger("botocore.parsers").debug("Response body: %s", "the-secret")
+    logging.getLogger("some_sdk.wire").debug("Authorization: %s", "the-secret")  # a library nobody listed
+    logging.getLogger().debug("the-secret")  # a library logging through the root logger itself
+    logging.getLogger("some_sdk.wire").info("connected")
+    logging.getLogger("botocore.credentials").warning("credentials expire soon")
+    logging.getLogger("collector.pipeline").debug("page fetched")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(line["logger"], line["level"]) for line in lines] == [
+        ("some_sdk.wire", "INFO"),
+        ("botocore.credentials", "WARNING"),
+        ("collector.pipeline", "DEBUG"),
+    ]
