@@ -74,20 +74,22 @@ class RunResult:
 
 
 @contextmanager
-def recorded_run(engine: Engine, repositories: Sequence[str], now: datetime, trigger: str) -> Iterator[RunResult]:
+def recorded_run(
+    engine: Engine, repositories: Sequence[str], now: datetime, trigger: str
+) -> Iterator[tuple[RunResult, store.RunLock]]:
     """Take the run's locks, open its ledger row, and close the row with the result the block fills in.
 
-    An exception (a database failure past its retries, Ctrl-C) closes the row as ``failed`` with why,
-    so no row is left ``running``.
+    An exception (a database failure past its retries, a lost lock, Ctrl-C) closes the row as ``failed``
+    with why, so no row is left ``running``.
     """
     result = RunResult(uuid.uuid4())
     token = run_id_var.set(str(result.run_id))
     started = time.monotonic()
     try:
-        with store.database_errors("database"), store.run_lock(engine, result.run_id, repositories):
-            store.start_run(engine, result.run_id, now, trigger, len(repositories))
+        with store.database_errors("database"), store.run_lock(engine, repositories) as lock:
+            store.start_run(engine, result.run_id, now, trigger, len(repositories), lock)
             try:
-                yield result
+                yield result, lock
             except BaseException as exc:
                 _record_failure(engine, result.run_id, now + timedelta(seconds=time.monotonic() - started), exc)
                 raise

@@ -63,8 +63,9 @@ def run(
     """Collect every configured repository once. Returns the result; the caller decides the exit."""
     repos = tuple(repositories or settings.repositories)
     _prepare(settings, engine, teams=sync_teams)
-    with recorded_run(engine, repos, now, trigger) as result:
+    with recorded_run(engine, repos, now, trigger) as (result, lock):
         ctx = _Run(
+            lock=lock,
             run_id=result.run_id,
             now=now,
             since=since,
@@ -96,6 +97,7 @@ class _Run:
     engine: Engine
     github: GitHubClientFactory
     index: MembershipIndex
+    lock: store.RunLock
     abort: threading.Event = field(default_factory=threading.Event)
     stopped_by: RunMustStop | None = None
     fatal: CollectorError | None = None
@@ -277,6 +279,7 @@ def _write(ctx: _Run, repo: _Repository, batch: _Batch) -> None:
     """Attribute the batch's PRs and write them with the repository's progress, in one transaction."""
     if not batch.dirty:
         return
+    ctx.lock.check()
     prs = list(batch.prs.values())
     rows = [row for pr in prs for row in attribute(pr, ctx.index)]
     written = store.save_batch(ctx.engine, repo.name, prs, rows, batch.refused, batch.state, ctx.run_id)

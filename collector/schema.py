@@ -143,6 +143,13 @@ collector_state = Table(
     ),
 )
 
+collector_locks = Table(
+    "collector_locks",
+    metadata,
+    Column("name", Text, primary_key=True),
+    comment="Rows the collector locks ('global', 'repository:<owner/name>'): only its own role can lock them.",
+)
+
 quarantined_prs = Table(
     "quarantined_prs",
     metadata,
@@ -192,5 +199,8 @@ collector_runs = Table(
     Column("prs_quarantined", Integer, nullable=False, server_default="0"),
     # When GitHub's rate-limit window resets, recorded when the budget ended the run.
     Column("rate_limit_reset", TZ),
+    # The backend holding the run's locks: while it lives, a 'running' row is a live run.
+    Column("lock_pid", Integer),
+    Column("lock_backend_start", TZ),
     CheckConstraint("status IN ('running', 'success', 'partial', 'failed')", name="ck_collector_runs_status"),
 )

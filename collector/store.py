@@ -4,13 +4,13 @@ It never computes attribution (the pipeline and the teams sync do) and never tou
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import psycopg
-from sqlalchemy import Connection, Engine, Text, create_engine, delete, func, select, text, tuple_, update
+from sqlalchemy import Connection, Engine, create_engine, delete, func, literal, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
@@ -19,6 +19,7 @@ from collector.cursor import RepoState, Sweep
 from collector.errors import DatabaseError
 from collector.models import Membership, MetricRow, PullRequest, Refusal, TeamSpec
 from collector.schema import (
+    collector_locks,
     collector_runs,
     collector_state,
     pr_metrics,
@@ -33,13 +34,12 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
     from datetime import datetime
 
-# Advisory lock namespaces (the first of PostgreSQL's two int4 keys). Runs hold the global lock
-# shared and a lock per repository they collect, so shards of one organisation run side by side
-# while two runs over the same repository never do; `teams sync` takes the global lock exclusively.
-# Each run also holds a lock on its own id, which tells a live run from one that was killed.
-_LOCK_GLOBAL = 0x0D0A_0001
-_LOCK_REPOSITORY = 0x0D0A_0002
-_LOCK_RUN = 0x0D0A_0003
+# Locks are row locks on collector_locks, which only the collector's role may lock (a row lock needs the
+# UPDATE privilege): an analyst's login cannot stall runs. Runs lock the 'global' row FOR SHARE and their
+# repositories' rows FOR UPDATE, so shards of one organisation run side by side while two runs over the
+# same repository never do; a teams sync locks 'global' FOR UPDATE.
+GLOBAL_LOCK = "global"
+TEAMS_SYNC_WAIT_SECONDS = 30
 METRIC_COLUMNS = (
     "team_id", "membership_id", "repository", "pr_number", "author", "title", "created_at",
     "merged_at", "closed_at", "cycle_time_hours", "state", "created_date", "allocation_weight",
@@ -312,9 +312,18 @@ def transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-def write_teams(conn: Connection, specs: Sequence[TeamSpec]) -> TeamsWrite:
-    """Make teams and memberships equal to the file; waits for runs to end (they hold the global lock)."""
-    conn.execute(text("SELECT pg_advisory_xact_lock(:k, 0)"), {"k": _LOCK_GLOBAL})
+def write_teams(conn: Connection, specs: Sequence[TeamSpec], *, wait: float = TEAMS_SYNC_WAIT_SECONDS) -> TeamsWrite:
+    """Make teams and memberships equal to the file; waits ``wait`` seconds at most for runs to end."""
+    conn.execute(text(f"SET LOCAL lock_timeout = '{int(wait * 1000)}ms'"))
+    try:
+        with conn.begin_nested():
+            conn.execute(text("SELECT 1 FROM collector_locks WHERE name = :n FOR UPDATE"), {"n": GLOBAL_LOCK})
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "55P03":
+            raise DatabaseError(
+                f"a collection run is in progress (waited {wait:g} s); sync the teams when it ends"
+            ) from None
+        raise
     removed = _sync_team_rows(conn, specs)
     changed = removed > 0
     for spec in specs:
@@ -423,42 +432,70 @@ def count_metrics(conn: Connection) -> int:
 # ---------------------------------------------------------------- run ledger and lock
 
 
-@contextmanager
-def run_lock(engine: Engine, run_id: uuid.UUID, repositories: Sequence[str]) -> Iterator[None]:
-    """Hold the run's locks for its whole duration on a dedicated connection; fail at once if taken."""
-    with engine.connect() as conn:
+class LockLost(DatabaseError):
+    """The connection holding the run's locks is gone: another run may have started. Stop writing."""
+
+
+class RunLock:
+    """The run's locks, held by one open transaction on a dedicated connection for the run's length."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self.pid, self.backend_start = conn.execute(
+            text("SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+        ).one()
+
+    def check(self) -> None:
+        """Before each write: if the connection died (a restart, a killed backend), the locks died with it."""
         try:
-            _take_run_locks(conn, run_id, repositories)
-            yield
+            self._conn.execute(text("SELECT 1"))
+        except DBAPIError as exc:
+            raise LockLost(f"the run lost its database lock ({describe_db_error(exc)}); it stopped writing") from None
+
+
+@contextmanager
+def run_lock(engine: Engine, repositories: Sequence[str]) -> Iterator[RunLock]:
+    """Take the run's locks at once or fail with a clear line; hold them until the block ends."""
+    names = [f"repository:{name.lower()}" for name in repositories]
+    with engine.begin() as conn:  # the rows to lock must exist; rows are never deleted
+        conn.execute(insert(collector_locks).on_conflict_do_nothing(), [{"name": n} for n in [GLOBAL_LOCK, *names]])
+    with engine.connect() as conn:
+        conn.execute(text("SET application_name = 'dora-collector run lock'"))
+        _lock_now(conn, GLOBAL_LOCK, "FOR SHARE", "a teams sync is in progress; try again in a moment")
+        for repository, name in zip(repositories, names, strict=True):
+            _lock_now(conn, name, "FOR UPDATE", f"another collector run is collecting {repository}; try again later")
+        try:
+            yield RunLock(conn)
         finally:
-            conn.rollback()
-            conn.execute(text("SELECT pg_advisory_unlock_all()"))
-            conn.commit()
+            with suppress(DBAPIError):  # if the connection is gone, its locks went with it
+                conn.rollback()  # ends the transaction: the locks are released
+            # The lock's backend lives exactly as long as the run: a 'running' row it leaves is abandoned.
+            conn.invalidate()
 
 
-def _take_run_locks(conn: Connection, run_id: uuid.UUID, repositories: Sequence[str]) -> None:
-    def try_lock(sql: str, **params: Any) -> bool:
-        return bool(conn.execute(text(sql), params).scalar_one())
-
-    if not try_lock("SELECT pg_try_advisory_lock_shared(:k, 0)", k=_LOCK_GLOBAL):
-        raise DatabaseError("a teams sync is in progress; try again in a moment")
-    for repository in repositories:
-        if not try_lock("SELECT pg_try_advisory_lock(:k, hashtext(lower(:r)))", k=_LOCK_REPOSITORY, r=repository):
-            raise DatabaseError(f"another collector run is collecting {repository}; try again later")
-    try_lock("SELECT pg_try_advisory_lock(:k, hashtext(:r))", k=_LOCK_RUN, r=str(run_id))
-    conn.commit()
+def _lock_now(conn: Connection, name: str, mode: str, taken: str) -> None:
+    try:
+        with conn.begin_nested():
+            conn.execute(text(f"SELECT 1 FROM collector_locks WHERE name = :n {mode} NOWAIT"), {"n": name})
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
+            raise DatabaseError(taken) from None
+        raise
 
 
 @transient_db_retry
-def start_run(engine: Engine, run_id: uuid.UUID, started_at: datetime, trigger: str, total: int) -> None:
+def start_run(engine: Engine, run_id: uuid.UUID, started_at: datetime, trigger: str, total: int, lock: RunLock) -> None:
+    r = collector_runs.c
     with engine.begin() as conn:
-        # A live run holds the lock on its id; a 'running' row whose lock is free was killed.
+        # A 'running' row whose lock connection no longer exists belongs to a run that was killed.
+        live = (
+            select(literal(1))
+            .select_from(text("pg_stat_activity a"))
+            .where(text("a.pid = collector_runs.lock_pid AND a.backend_start = collector_runs.lock_backend_start"))
+        )
         conn.execute(
             update(collector_runs)
-            .where(
-                collector_runs.c.status == "running",
-                func.pg_try_advisory_xact_lock(_LOCK_RUN, func.hashtext(func.cast(collector_runs.c.run_id, Text))),
-            )
+            .where(r.status == "running", ~live.exists())
             .values(status="failed", error="abandoned: the process stopped before finishing")
         )
         conn.execute(
@@ -468,6 +505,8 @@ def start_run(engine: Engine, run_id: uuid.UUID, started_at: datetime, trigger: 
                 status="running",
                 trigger=trigger,
                 repositories_total=total,
+                lock_pid=lock.pid,
+                lock_backend_start=lock.backend_start,
             )
         )
 

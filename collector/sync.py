@@ -28,12 +28,14 @@ class TeamSyncResult:
 
 
 @store.transient_db_retry
-def sync_teams(engine: Engine, specs: Sequence[TeamSpec], *, force: bool = True) -> TeamSyncResult:
+def sync_teams(
+    engine: Engine, specs: Sequence[TeamSpec], *, force: bool = True, wait: float = store.TEAMS_SYNC_WAIT_SECONDS
+) -> TeamSyncResult:
     """With ``force=False`` (the sync before each run) re-attribution is skipped when the file changed no
     membership: ``pr_metrics`` already reflects the stored memberships, since every batch is attributed
     with them as it is written."""
     with store.transaction(engine) as conn:
-        written = store.write_teams(conn, specs)
+        written = store.write_teams(conn, specs, wait=wait)
         reattribute = force or written.changed
         metric_rows = reattribute_all(conn) if reattribute else store.count_metrics(conn)
     return TeamSyncResult(written.teams, written.memberships, written.teams_removed, metric_rows, reattribute)

@@ -340,42 +340,6 @@ def test_the_run_ledger_records_counts(engine, fake_github, team):
     )
 
 
-def test_a_run_killed_earlier_is_marked_abandoned_by_the_next(engine, fake_github, team):
-    import uuid
-
-    store.start_run(engine, uuid.uuid4(), NOW - timedelta(hours=4), "cli", 1)
-    add(fake_github, "acme/api", merged_pull(1))
-    collect(engine, fake_github, ["acme/api"])
-    assert rows(engine, "SELECT status, error FROM collector_runs ORDER BY started_at") == [
-        ("failed", "abandoned: the process stopped before finishing"),
-        ("success", None),
-    ]
-
-
-def test_two_runs_never_collect_the_same_repository_at_once(engine, fake_github, team):
-    import uuid
-
-    add(fake_github, "acme/api", merged_pull(1))
-    add(fake_github, "acme/web", merged_pull(1))
-    live = uuid.uuid4()
-    with store.run_lock(engine, live, ["acme/api"]):
-        store.start_run(engine, live, NOW, "shard", 1)
-        with pytest.raises(DatabaseError, match="another collector run is collecting acme/api"):
-            collect(engine, fake_github, ["acme/web", "acme/api"])
-        # A shard over other repositories runs side by side (the scale-out path) ...
-        assert collect(engine, fake_github, ["acme/web"]).status == "success"
-        # ... and does not mistake the live run for an abandoned one.
-        assert rows(engine, "SELECT status FROM collector_runs WHERE run_id = :r", r=live) == [("running",)]
-
-
-def test_teams_sync_waits_for_no_run_but_a_run_refuses_during_a_sync(engine, fake_github, team):
-    add(fake_github, "acme/api", merged_pull(1))
-    with engine.begin() as conn:
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k, 0)"), {"k": store._LOCK_GLOBAL})
-        with pytest.raises(DatabaseError, match="teams sync is in progress"):
-            collect(engine, fake_github, ["acme/api"])
-
-
 def test_repositories_are_fetched_concurrently_with_one_client_per_thread(engine, fake_github, team):
     factory = GitHubClientFactory(token="test-token", base_url=fake_github.base_url)
     clients = []
