@@ -14,11 +14,12 @@ from collector import store
 from collector.config import Settings, load_settings
 from collector.errors import CollectorError, ConfigError
 from collector.github_api import GitHubClientFactory
+from collector.ledger import describe
 from collector.logs import configure_logging
 from collector.membership import load_teams_file, parse_instant
 from collector.migrate import assert_schema_current, upgrade_to_head
-from collector.pipeline import RunResult, run
-from collector.report import load_report, render_html
+from collector.pipeline import run
+from collector.report import load_report, render_html, write_report
 from collector.sync import sync_teams
 
 if TYPE_CHECKING:
@@ -104,20 +105,13 @@ def _report(settings: Settings, team: str | None, weeks: int, out: Path) -> int:
     return 0
 
 
-def write_report(out: Path, html: str) -> None:
-    try:
-        out.write_text(html, encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot write {out}: {exc.strerror}") from None
-
-
 def _run(settings: Settings, since_raw: str | None) -> int:
     since = _since(since_raw)
     configure_logging(settings.log_level)
     engine = store.make_engine(settings.database_url, pool_size=settings.max_workers + 2)
     github = GitHubClientFactory.from_settings(settings)
     result = run(settings, github=github, engine=engine, now=datetime.now(UTC), since=since)
-    print(summary(result))
+    print(describe(result))
     if result.status == "failed":
         print(f"dora-collector: error: {result.error}", file=sys.stderr)
         return 1
@@ -131,18 +125,6 @@ def _since(raw: str | None) -> datetime | None:
         return parse_instant(raw)
     except ValueError:
         raise ConfigError(f"--since {raw!r} is not an ISO-8601 date or datetime") from None
-
-
-def summary(result: RunResult) -> str:
-    parts = [
-        f"run {result.run_id} {result.status}:",
-        f"{result.repositories_done} repositories collected,",
-        f"{len(result.failed)} failed,",
-        f"{result.repositories_unfinished} left for the next run;",
-        f"{result.prs_seen} PRs seen, {result.rows_written} rows written, {result.prs_quarantined} quarantined,",
-        f"{result.github_requests} GitHub requests ({result.github_not_modified} answered 304 Not Modified)",
-    ]
-    return " ".join(parts)
 
 
 def _early_log_level(env: Mapping[str, str]) -> str:

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, text
 
 from collector import store
-from collector.cli import summary, write_report
 from collector.config import Settings, normalize_database_url
 from collector.errors import CollectorError
 from collector.github_api import GitHubClientFactory
+from collector.ledger import describe
 from collector.logs import configure_logging
 from collector.migrate import upgrade_to_head
 from collector.pipeline import run
-from collector.report import load_report, render_html
+from collector.report import load_report, render_html, write_report
 from collector.testing.fake_github import FakeGitHub
 from collector.testing.postgres import embedded_server
 from collector.testing.sample_org import generate_org
@@ -62,7 +62,7 @@ def run_demo(*, report_path: Path = Path("dora-demo-report.html")) -> int:
             for label in ("first run (backfill)", "second run (nothing changed)"):
                 github = GitHubClientFactory.from_settings(settings)
                 result = run(settings, github=github, engine=engine, now=datetime.now(UTC), trigger="demo")
-                print(f"{label}: {summary(result)}")
+                print(f"{label}: {describe(result)}")
         _print_views(engine)
         write_report(report_path, render_html(load_report(engine, team=None, weeks=12)))
         print(f"\nreport written to {report_path.resolve()}")

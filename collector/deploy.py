@@ -19,7 +19,8 @@ from collector.logs import configure_logging
 from collector.migrate import upgrade_to_head
 
 log = logging.getLogger(__name__)
-_SECRETS = secrets_cache(os.environ)
+# What a warm container keeps between invocations (tests replace them to start "cold").
+SECRETS = secrets_cache(os.environ)
 PHYSICAL_ID = "dora-collector-schema"
 
 
@@ -28,7 +29,7 @@ def migrate_handler(event: dict[str, Any], context: Any) -> None:
     status, reason, data = "SUCCESS", "", {}
     try:
         if event.get("RequestType") in ("Create", "Update"):
-            settings = load_settings(resolve_secrets(os.environ, _SECRETS), need_github=False)
+            settings = load_settings(resolve_secrets(os.environ, SECRETS), need_github=False)
             engine = store.make_engine(settings.database_url, pool_size=1)
             with store.database_errors("migrate"):
                 data["Revision"] = upgrade_to_head(engine)

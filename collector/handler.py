@@ -23,15 +23,16 @@ from collector.sync import sync_teams
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-_SECRETS = secrets_cache(os.environ)
-_ENGINES: dict[str, Engine] = {}
+# What a warm container keeps between invocations (tests replace them to start "cold").
+SECRETS = secrets_cache(os.environ)
+ENGINES: dict[str, Engine] = {}
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     request_id_var.set(getattr(context, "aws_request_id", None))
     configure_logging(early_log_level(os.environ))  # first: reading secrets logs (botocore), on our terms
     invocation = parse_event(event)
-    settings = load_settings(resolve_secrets(os.environ, _SECRETS), need_github=invocation.action == "collect")
+    settings = load_settings(resolve_secrets(os.environ, SECRETS), need_github=invocation.action == "collect")
     if invocation.action == "teams-sync":  # the scale-out state machine's first step
         return _teams_sync(settings)
     invocation = within_scope(invocation, settings.repositories)
@@ -68,6 +69,6 @@ def _teams_sync(settings: Settings) -> dict[str, Any]:
 
 def _engine(settings: Settings) -> Engine:
     # Keyed by URL: a rotated database secret gets a fresh engine once the secret's TTL lapses.
-    if settings.database_url not in _ENGINES:
-        _ENGINES[settings.database_url] = store.make_engine(settings.database_url, pool_size=settings.max_workers + 2)
-    return _ENGINES[settings.database_url]
+    if settings.database_url not in ENGINES:
+        ENGINES[settings.database_url] = store.make_engine(settings.database_url, pool_size=settings.max_workers + 2)
+    return ENGINES[settings.database_url]

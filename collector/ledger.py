@@ -143,3 +143,16 @@ def _finish(engine: Engine, now: datetime, result: RunResult) -> None:
             "duration_seconds": round(result.duration_seconds, 3),
         },
     )
+
+
+def describe(result: RunResult) -> str:
+    """The run in one line, for people."""
+    parts = [
+        f"run {result.run_id} {result.status}:",
+        f"{result.repositories_done} repositories collected,",
+        f"{len(result.failed)} failed,",
+        f"{result.repositories_unfinished} left for the next run;",
+        f"{result.prs_seen} PRs seen, {result.rows_written} rows written, {result.prs_quarantined} quarantined,",
+        f"{result.github_requests} GitHub requests ({result.github_not_modified} answered 304 Not Modified)",
+    ]
+    return " ".join(parts)

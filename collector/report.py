@@ -17,6 +17,7 @@ from collector.errors import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
 
     from sqlalchemy import Engine
 
@@ -374,3 +375,10 @@ tr:nth-child(even) td { background:#f8fafc; }
 code { background:#eef2ff; padding:1px 5px; border-radius:4px; font-size:13px; }
 footer { color:var(--muted); font-size:12px; padding:0 40px 30px; max-width:1260px; }
 """
+
+
+def write_report(out: Path, html: str) -> None:
+    try:
+        out.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {out}: {exc.strerror}") from None

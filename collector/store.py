@@ -56,7 +56,7 @@ def make_engine(database_url: str, *, pool_size: int = 10) -> Engine:
     return create_engine(database_url, pool_pre_ping=True, pool_size=pool_size, max_overflow=2)
 
 
-def _is_transient(exc: BaseException) -> bool:
+def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     # COPY and the deletes run on psycopg's own cursor: its errors arrive unwrapped.
@@ -71,7 +71,7 @@ def _is_transient(exc: BaseException) -> bool:
 # Transient database errors (a failover, a dropped connection, a serialization conflict) are
 # retried a few times with backoff; the transaction is redone whole, which idempotent writes make safe.
 transient_db_retry = retry(
-    retry=retry_if_exception(_is_transient),
+    retry=retry_if_exception(is_transient),
     stop=stop_after_attempt(4),
     wait=wait_exponential(multiplier=0.2, max=3),
     reraise=True,

@@ -193,6 +193,13 @@ class FakeGitHub:
             pull._rendered = None
             return pull
 
+    def set_overrides(self, full_name: str, number: int, overrides: dict[str, Any]) -> None:
+        """Serve a PR's raw JSON values differently without an update (a fix on GitHub's side, say)."""
+        with self._lock:
+            pull = self.repos[full_name.lower()].pulls[number]
+            pull.overrides = overrides
+            pull._rendered = None
+
     def inject(self, path_pattern: str, *faults: Fault) -> None:
         """The next requests whose path matches ``path_pattern`` (a regex) get these answers, in order."""
         with self._lock:

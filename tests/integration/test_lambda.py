@@ -67,10 +67,10 @@ def aws(secrets_endpoint, monkeypatch):
     }.items():
         monkeypatch.setenv(name, value)
     # A fresh container: nothing cached from another test.
-    monkeypatch.setattr(handler, "_SECRETS", SecretsManagerCache())
+    monkeypatch.setattr(handler, "SECRETS", SecretsManagerCache())
     engines = {}
-    monkeypatch.setattr(handler, "_ENGINES", engines)
-    monkeypatch.setattr(deploy, "_SECRETS", SecretsManagerCache())
+    monkeypatch.setattr(handler, "ENGINES", engines)
+    monkeypatch.setattr(deploy, "SECRETS", SecretsManagerCache())
     yield boto3.client("secretsmanager", endpoint_url=secrets_endpoint)
     for engine in engines.values():
         engine.dispose()
@@ -145,7 +145,7 @@ def test_secrets_are_fetched_once_per_container_and_cached(lambda_env, aws, engi
     handler.handler(SCHEDULED, FakeContext())
     aws.delete_secret(SecretId=lambda_env["token_arn"], ForceDeleteWithoutRecovery=True)
     assert handler.handler(SCHEDULED, FakeContext())["status"] == "success"  # served from the cache
-    monkeypatch.setattr(handler, "_SECRETS", SecretsManagerCache(ttl_seconds=0))  # a cold container
+    monkeypatch.setattr(handler, "SECRETS", SecretsManagerCache(ttl_seconds=0))  # a cold container
     with pytest.raises(ConfigError, match=r"cannot read secret .*ResourceNotFoundException"):
         handler.handler(SCHEDULED, FakeContext())
 
@@ -169,7 +169,7 @@ def test_debug_logs_of_a_warm_container_carry_no_secret(lambda_env, fresh_librar
     monkeypatch.setenv("LOG_LEVEL", "DEBUG")
     monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
-    monkeypatch.setattr(handler, "_SECRETS", SecretsManagerCache(ttl_seconds=0))  # expired on every invocation
+    monkeypatch.setattr(handler, "SECRETS", SecretsManagerCache(ttl_seconds=0))  # expired on every invocation
     caplog.handler.setLevel(logging.DEBUG)  # sees every record that reaches the root logger
     fetched = []
     monkeypatch.setattr(SecretsManagerCache, "_fetch", _counting(SecretsManagerCache._fetch, fetched))
@@ -291,9 +291,9 @@ def test_a_teams_sync_event_refuses_a_schema_that_is_behind(lambda_env, aws, pg_
         with pytest.raises(DatabaseError, match="run `dora-collector migrate` first"):
             handler.handler({"action": "teams-sync"}, FakeContext())
     finally:
-        for engine in handler._ENGINES.values():
+        for engine in handler.ENGINES.values():
             engine.dispose()
-        handler._ENGINES.clear()
+        handler.ENGINES.clear()
         drop_database(pg_server, url)
 
 
@@ -318,9 +318,9 @@ def test_the_collector_refuses_a_schema_that_is_behind(lambda_env, aws, pg_serve
         with pytest.raises(DatabaseError, match="run `dora-collector migrate` first"):
             handler.handler(SCHEDULED, FakeContext())
     finally:
-        for engine in handler._ENGINES.values():
+        for engine in handler.ENGINES.values():
             engine.dispose()
-        handler._ENGINES.clear()
+        handler.ENGINES.clear()
         drop_database(pg_server, url)
 
 

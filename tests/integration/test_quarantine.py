@@ -55,8 +55,7 @@ def test_a_quarantined_pr_is_retried_by_number_and_leaves_quarantine_once_readab
     assert [r.path for r in fake_github.requests] == ["/repos/acme/api/pulls", "/repos/acme/api/pulls/2"]
     assert rows(engine, "SELECT times_seen FROM quarantined_prs") == [(2,)]
     # GitHub (or a newer collector) reads it well now, although the PR itself did not change.
-    fake_github.repos["acme/api"].pulls[2].overrides = {}
-    fake_github.repos["acme/api"].pulls[2]._rendered = None
+    fake_github.set_overrides("acme/api", 2, {})
     collect(engine, fake_github, ["acme/api"], now=NOW + timedelta(hours=8))
     assert rows(engine, "SELECT count(*) FROM quarantined_prs") == [(0,)]
     assert rows(engine, "SELECT number FROM pull_requests ORDER BY 1") == [(1,), (2,)]

@@ -5,7 +5,7 @@ import psycopg
 import pytest
 
 from collector.errors import DatabaseError
-from collector.store import _is_transient, database_errors
+from collector.store import database_errors, is_transient
 
 
 @pytest.mark.parametrize(
@@ -20,7 +20,7 @@ from collector.store import _is_transient, database_errors
     ],
 )
 def test_unwrapped_psycopg_errors_are_classified(error, transient):
-    assert _is_transient(error) is transient
+    assert is_transient(error) is transient
 
 
 def test_an_unwrapped_psycopg_error_becomes_one_line():
