@@ -118,7 +118,7 @@ def _finish(engine: Engine, now: datetime, result: RunResult) -> None:
         repositories_failed=len(result.failed),
         failed_repositories=sorted(result.failed),
         prs_seen=result.prs_seen,
-        rows_upserted=result.rows_written,
+        rows_written=result.rows_written,
         prs_quarantined=result.prs_quarantined,
         github_requests=result.github_requests,
         github_requests_not_modified=result.github_not_modified,

@@ -18,7 +18,7 @@ def publish_run_metrics(result: RunResult) -> None:
     metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
     count = MetricUnit.Count
     metrics.add_metric(name="PRsSeen", unit=count, value=result.prs_seen)
-    metrics.add_metric(name="RowsUpserted", unit=count, value=result.rows_written)
+    metrics.add_metric(name="RowsWritten", unit=count, value=result.rows_written)
     metrics.add_metric(name="GitHubRequests", unit=count, value=result.github_requests)
     metrics.add_metric(name="GitHubRequestsNotModified", unit=count, value=result.github_not_modified)
     metrics.add_metric(name="PRsQuarantined", unit=count, value=result.prs_quarantined)

@@ -191,7 +191,7 @@ collector_runs = Table(
     Column("repositories_failed", Integer, nullable=False, server_default="0"),
     Column("failed_repositories", ARRAY(Text), nullable=False, server_default="{}"),
     Column("prs_seen", Integer, nullable=False, server_default="0"),
-    Column("rows_upserted", Integer, nullable=False, server_default="0"),
+    Column("rows_written", Integer, nullable=False, server_default="0"),
     Column("github_requests", Integer, nullable=False, server_default="0"),
     Column("github_requests_not_modified", Integer, nullable=False, server_default="0"),
     Column("rate_limit_remaining", Integer),

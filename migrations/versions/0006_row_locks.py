@@ -1,4 +1,4 @@
-"""Run and teams-sync locks become row locks that only the collector's role can take.
+"""Run and teams-sync locks become row locks that only the collector's role can take; rows_written.
 
 Advisory locks with fixed keys could be taken by any role that can connect (``dora_reader``
 included) and stall every run. A row lock needs the UPDATE privilege on the table, which only the
@@ -28,9 +28,12 @@ def upgrade() -> None:
     op.execute("INSERT INTO collector_locks (name) VALUES ('global')")
     op.add_column("collector_runs", sa.Column("lock_pid", sa.Integer))
     op.add_column("collector_runs", sa.Column("lock_backend_start", sa.DateTime(timezone=True)))
+    # Batches are replaced (delete + COPY), not upserted: the ledger's name says what happens.
+    op.alter_column("collector_runs", "rows_upserted", new_column_name="rows_written")
 
 
 def downgrade() -> None:
+    op.alter_column("collector_runs", "rows_written", new_column_name="rows_upserted")
     op.drop_column("collector_runs", "lock_backend_start")
     op.drop_column("collector_runs", "lock_pid")
     op.drop_table("collector_locks")

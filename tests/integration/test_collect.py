@@ -321,7 +321,7 @@ def test_the_run_ledger_records_counts(engine, fake_github, team):
     (row,) = rows(
         engine,
         "SELECT run_id, status, started_at, finished_at IS NOT NULL, repositories_total, repositories_done, "
-        "repositories_failed, prs_seen, rows_upserted, github_requests, rate_limit_remaining, error "
+        "repositories_failed, prs_seen, rows_written, github_requests, rate_limit_remaining, error "
         "FROM collector_runs",
     )
     assert row == (

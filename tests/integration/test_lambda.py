@@ -130,7 +130,7 @@ def test_scheduled_event_runs_collection_and_publishes_embedded_metrics(lambda_e
     namespace = emf["_aws"]["CloudWatchMetrics"][0]
     assert namespace["Namespace"] == "DoraCollector"
     names = {m["Name"] for m in namespace["Metrics"]}
-    assert names >= {"PRsSeen", "RowsUpserted", "GitHubRequests", "RateLimitRemaining", "RepositoriesFailed",
+    assert names >= {"PRsSeen", "RowsWritten", "GitHubRequests", "RateLimitRemaining", "RepositoriesFailed",
                      "DurationSeconds"}  # fmt: skip
     assert emf["PRsSeen"] == [260.0] and emf["GitHubRequests"] == [4.0] and emf["RepositoriesFailed"] == [0.0]
     assert emf["RateLimitRemaining"] == [float(fake_github.rate_remaining)]
