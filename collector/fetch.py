@@ -93,7 +93,7 @@ def _read(client: GitHubClient, repository: str, page: int, per_page: int, etag:
         oldest_update=oldest,
         has_next="next" in links,
         last_page=_page_number(links.get("last")),
-        etag=response.headers.get("etag"),
+        etag=etag_worth_keeping(response.headers.get("etag")),
     )
 
 
@@ -118,6 +118,13 @@ def _read_in_parts(client: GitHubClient, repository: str, page: int) -> Page:
             etag=None,
         )
     raise GitHubRequestError(f"GitHub timed out on page {page} even {SMALLER_PAGES[-1]} pull requests at a time")
+
+
+def etag_worth_keeping(value: str | None) -> str | None:
+    """An ETag worth storing and sending back: short, printable ASCII (RFC 9110's entity-tag)."""
+    if value and len(value) <= 200 and value.isascii() and value.isprintable():
+        return value
+    return None
 
 
 def _page_number(url: str | None) -> int | None:

@@ -406,3 +406,14 @@ def test_a_run_stopped_by_the_deadline_is_continued_at_once(lambda_env, fake_git
     fake_github.latency = 0.2
     response = handler.handler(SCHEDULED, FakeContext(remaining_seconds=20.05))
     assert (response["status"], response["wait_seconds"]) == ("partial", 0)
+
+
+def test_a_shard_event_with_an_earlier_since_extends_the_stored_history(lambda_env, engine):
+    def shard(minutes):  # the PRs were merged 1 to 130 minutes before RECENT
+        since = (RECENT - timedelta(minutes=minutes)).isoformat()
+        return handler.handler({"repositories": ["acme/api"], "since": since, "sync_teams": True}, FakeContext())
+
+    assert shard(40)["status"] == "success"
+    assert rows(engine, "SELECT count(*) FROM pull_requests") == [(40,)]
+    assert shard(100)["status"] == "success"
+    assert rows(engine, "SELECT count(*), max(number) FROM pull_requests") == [(100, 100)]

@@ -90,3 +90,19 @@ def test_the_oldest_update_is_that_of_the_readable_items():
     older = item(number=8, updated_at="2011-01-20T00:00:00Z")
     _, _, oldest = decode_page(json.dumps([item(), older, item(number=9, updated_at="bad")]), "o/r")
     assert oldest.isoformat() == "2011-01-20T00:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("etag", "kept"),
+    [
+        ('W/"abc123"', True),
+        ('"' + "a" * 5000 + '"', False),  # a megabyte-sized header would be stored and sent back each run
+        ('"abc"\r\nX-Injected: 1', False),
+        ('"caf\u00e9"', False),
+        ("", False),
+    ],
+)
+def test_only_a_sane_etag_is_kept(etag, kept):
+    from collector.fetch import etag_worth_keeping
+
+    assert (etag_worth_keeping(etag) == etag) is kept
