@@ -25,6 +25,7 @@ from collector.migrate import assert_schema_current
 from collector.sync import sync_teams
 
 if TYPE_CHECKING:
+    import uuid
     from collections.abc import Callable, Sequence
 
     from sqlalchemy import Engine
@@ -90,7 +91,7 @@ def _prepare(settings: Settings, engine: Engine, *, teams: bool) -> None:
 
 @dataclass
 class _Run:
-    run_id: Any
+    run_id: uuid.UUID
     now: datetime
     since: datetime | None
     default_since: datetime
@@ -132,6 +133,8 @@ def _collect_all(ctx: _Run, states: dict[str, RepoState], workers: int) -> list[
 
         each(repos, 1)
         each(sorted((r for r in repos if r.pages_left), key=lambda r: -r.pages_left), None)
+    for repo in repos:
+        _log_repository(repo)
     return [r.outcome for r in repos]
 
 
@@ -171,8 +174,6 @@ def collect_repository(ctx: _Run, repo: _Repository, page_limit: int | None = No
     except BaseException:
         ctx.abort.set()  # the database failed for good: the other workers stop before their next page
         raise
-    finally:
-        _log_repository(repo)
 
 
 def _sweep(ctx: _Run, repo: _Repository, sweep: Sweep, page_limit: int | None) -> bool:
