@@ -1,6 +1,7 @@
 """One bad record costs only itself: refused PRs are kept out, recorded, counted, and retried later."""
 
 import logging
+import random
 from datetime import timedelta
 
 import pytest
@@ -104,3 +105,16 @@ def test_the_token_never_reaches_the_ledger_even_when_github_echoes_it(engine, f
     result = collect(engine, fake_github, ["acme/api"])
     assert "test-token" not in result.error and "***" in result.error
     assert rows(engine, "SELECT error LIKE '%test-token%' FROM collector_runs") == [(False,)]
+
+
+def test_a_value_past_what_an_index_can_hold_is_quarantined_by_postgresql_itself(engine, fake_github, team):
+    # A 16,000-character login decodes fine, but no btree index row can hold it (ix_pull_requests_author),
+    # even compressed: random characters do not compress.
+    huge = random.Random(7).randbytes(8000).hex()
+    add(fake_github, "acme/api", *[merged_pull(n) for n in range(1, 50)],
+        hostile(50, user={"login": huge, "type": "User"}))  # fmt: skip
+    result = collect(engine, fake_github, ["acme/api"])
+    assert result.status == "success" and result.prs_quarantined == 1
+    (reason,) = rows(engine, "SELECT reason FROM quarantined_prs WHERE number = 50")[0]
+    assert reason.startswith("PostgreSQL refused it: index row") and len(reason) <= 400
+    assert rows(engine, "SELECT count(*) FROM pull_requests") == [(49,)]
