@@ -246,7 +246,9 @@ def write_rates(engine: Engine, page_list: list[list[PullRequest]], repeats: int
         rows_total = 0
         for page in page_list:
             rows = [row for pr in page for row in attribute(pr, index)]
-            written = store.save_batch(engine, page[0].repository, page, rows, [], RepoState(), uuid.uuid4())
+            written = store.save_batch(
+                engine, page[0].repository, page, rows, [], RepoState(), uuid.uuid4(), datetime.now(UTC)
+            )
             rows_total += written.prs_written + written.metric_rows_written
         upsert.append(rows_total / (time.perf_counter() - started))
         copy.append(_copy_rate(engine, page_list, index))

@@ -22,6 +22,7 @@ from collector.github_api import BudgetSpent, GitHubClientFactory, GitHubRequest
 from collector.ledger import RepoOutcome, RunResult, recorded_run
 from collector.membership import MembershipIndex, load_teams_file
 from collector.migrate import assert_schema_current
+from collector.models import Refusal
 from collector.sync import sync_teams
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from collector.config import Settings
     from collector.cursor import RepoState, Sweep
     from collector.fetch import Page
-    from collector.models import PullRequest, Refusal
+    from collector.models import PullRequest
 
 __all__ = ["RepoOutcome", "RunResult", "run"]
 
@@ -46,8 +47,10 @@ DEADLINE_MARGIN_SECONDS = 20.0
 WRITE_BATCH = 5000
 # A listing may grow while it is read, but not without end: GitHub's Link rel="last" plus this margin.
 EXTRA_PAGES = 10
-# Quarantined PRs read again by number at the end of a repository's collection, per run.
+# Quarantined PRs are read again by number, at most this many per repository and run, each once a day:
+# a quiet run stays free but for those, and PRs that stay unreadable do not starve the others.
 QUARANTINE_RETRIES = 10
+QUARANTINE_RETRY_AFTER = timedelta(days=1)
 
 
 def run(
@@ -221,17 +224,15 @@ def _read_sweep(ctx: _Run, repo: _Repository, sweep: Sweep, batch: _Batch, page_
 def _retry_quarantined(ctx: _Run, repo: _Repository) -> None:
     """A PR refused once is read again by number: GitHub may have fixed it, or a newer collector reads it.
     It leaves quarantine when written, or stays with its latest reason."""
-    numbers = store.quarantined(ctx.engine, repo.name, ctx.run_id, QUARANTINE_RETRIES)
+    numbers = store.quarantined(ctx.engine, repo.name, ctx.now - QUARANTINE_RETRY_AFTER, QUARANTINE_RETRIES)
     if not numbers:
         return
     batch = _Batch(repo.state)
     for number in numbers:
         try:
             pr, refused = read_pull(ctx.github.client(), repo.name, number)
-        except GitHubRequestError as exc:  # e.g. deleted since: it stays in quarantine, for a person to see
-            log.warning("quarantined pull request not read", extra={"repository": repo.name, "number": number,
-                                                                    "error": str(exc)})  # fmt: skip
-            continue
+        except GitHubRequestError as exc:  # e.g. deleted since: it stays, tried again in a day
+            pr, refused = None, Refusal(repo.name, str(number), number, f"not read again: {exc}", "")
         batch.add_pull(pr, refused)
     _write(ctx, repo, batch)
 
@@ -283,7 +284,7 @@ def _write(ctx: _Run, repo: _Repository, batch: _Batch) -> None:
     ctx.lock.check()
     prs = list(batch.prs.values())
     rows = [row for pr in prs for row in attribute(pr, ctx.index)]
-    written = store.save_batch(ctx.engine, repo.name, prs, rows, batch.refused, batch.state, ctx.run_id)
+    written = store.save_batch(ctx.engine, repo.name, prs, rows, batch.refused, batch.state, ctx.run_id, ctx.now)
     repo.state = batch.state
     repo.outcome.prs_seen += len(batch.prs)
     repo.outcome.rows_written += written.prs_written + written.metric_rows_written

@@ -117,6 +117,7 @@ def save_batch(
     refused: Sequence[Refusal],
     state: RepoState,
     run_id: uuid.UUID,
+    seen_at: datetime,
 ) -> BatchWrite:
     """Store a batch of listed PRs (one version of each) and the repository's progress in one transaction.
 
@@ -124,13 +125,17 @@ def save_batch(
     while it was open), and so is every team row that no longer applies. Replacing is a delete of the
     batch's PRs followed by a COPY of what the batch says: each row is written once. A PR that
     PostgreSQL refuses is found by halving the batch and kept out with the refused items; the rest is
-    written. Repeating a batch writes the same rows again: idempotent.
+    written. A refused PR's stored version goes too: what GitHub says of it now is unknown, so it
+    counts nowhere until it is read again. Repeating a batch writes the same rows again: idempotent.
     """
     with engine.begin() as conn, _raw_cursor(conn) as cur:
         refused = [*refused, *_write_isolating(cur, repository, prs, metric_rows)]
-        kept = {pr.number for pr in prs} - {r.number for r in refused}
+        if refused_numbers := sorted({r.number for r in refused if r.number is not None}):
+            cur.execute(_DELETE_PULL_REQUESTS, (repository, refused_numbers), prepare=False)
+            cur.execute(_DELETE_METRICS, (repository, refused_numbers), prepare=False)
+        kept = {pr.number for pr in prs} - set(refused_numbers)
         written = [pr for pr in prs if pr.number in kept]
-        _quarantine(cur, refused, run_id)
+        _quarantine(cur, refused, run_id, seen_at)
         if written:  # a PR read well again is out of quarantine
             cur.execute(_RELEASE, (repository, [pr.number for pr in written]), prepare=False)
         _save_state(conn, repository, state, run_id)
@@ -200,18 +205,18 @@ _RELEASE = "DELETE FROM quarantined_prs WHERE repository = %s AND number = ANY(%
 _QUARANTINE = """
 INSERT INTO quarantined_prs AS q (repository, item, number, reason, excerpt, first_seen, last_seen,
                                   first_run_id, last_run_id)
-VALUES (%(repository)s, %(item)s, %(number)s, %(reason)s, %(excerpt)s, now(), now(), %(run)s, %(run)s)
+VALUES (%(repository)s, %(item)s, %(number)s, %(reason)s, %(excerpt)s, %(at)s, %(at)s, %(run)s, %(run)s)
 ON CONFLICT (repository, item) DO UPDATE SET
     reason = excluded.reason, excerpt = excluded.excerpt, last_seen = excluded.last_seen,
     last_run_id = excluded.last_run_id, times_seen = q.times_seen + 1
 """
 
 
-def _quarantine(cur: psycopg.Cursor[Any], refused: Sequence[Refusal], run_id: uuid.UUID) -> None:
+def _quarantine(cur: psycopg.Cursor[Any], refused: Sequence[Refusal], run_id: uuid.UUID, at: datetime) -> None:
     if refused:
         params = [
             {"repository": r.repository, "item": r.item, "number": r.number, "reason": r.reason,
-             "excerpt": r.excerpt, "run": run_id}
+             "excerpt": r.excerpt, "run": run_id, "at": at}
             for r in {(r.repository, r.item): r for r in refused}.values()
         ]  # fmt: skip
         cur.executemany(_QUARANTINE, params)
@@ -234,13 +239,13 @@ def copy_rows(cur: psycopg.Cursor[Any], table: str, columns: Sequence[str], rows
             copy.write_row(row)
 
 
-def quarantined(engine: Engine, repository: str, run_id: uuid.UUID, limit: int) -> list[int]:
-    """Numbers of the repository's PRs quarantined before this run, least recently tried first."""
+def quarantined(engine: Engine, repository: str, tried_before: datetime, limit: int) -> list[int]:
+    """Numbers of the repository's quarantined PRs last tried before ``tried_before``, least recent first."""
     q = quarantined_prs.c
     with engine.connect() as conn:
         found = conn.execute(
             select(q.number)
-            .where(q.repository == repository, q.number.is_not(None), q.last_run_id != run_id)
+            .where(q.repository == repository, q.number.is_not(None), q.last_seen < tried_before)
             .order_by(quarantined_prs.c.last_seen)
             .limit(limit)
         )

@@ -380,7 +380,7 @@ def _save(engine, prs):
 
     index = MembershipIndex(store.memberships(engine))
     metric_rows = [row for pr in prs for row in attribute(pr, index)]
-    return store.save_batch(engine, "acme/api", prs, metric_rows, [], RepoState(), uuid.uuid4())
+    return store.save_batch(engine, "acme/api", prs, metric_rows, [], RepoState(), uuid.uuid4(), NOW)
 
 
 def _merged_model(number, author, title="t"):

@@ -48,16 +48,21 @@ def test_refused_prs_are_quarantined_and_the_rest_of_the_run_goes_on(engine, fak
     assert sorted(r.item for r in warnings) == ["151", "152"]
 
 
-def test_a_quarantined_pr_is_retried_by_number_and_leaves_quarantine_once_readable(engine, fake_github, team):
+def test_a_quarantined_pr_is_retried_by_number_once_a_day_and_leaves_quarantine_once_readable(
+    engine, fake_github, team
+):
     add(fake_github, "acme/api", merged_pull(1), hostile(2, created_at="last tuesday"))
     collect(engine, fake_github, ["acme/api"])
     fake_github.clear_log()
-    collect(engine, fake_github, ["acme/api"], now=NOW + timedelta(hours=4))  # still refused: seen again
+    collect(engine, fake_github, ["acme/api"], now=NOW + timedelta(hours=4))  # too soon: a free 304 only
+    assert [(r.path, r.status) for r in fake_github.requests] == [("/repos/acme/api/pulls", 304)]
+    fake_github.clear_log()
+    collect(engine, fake_github, ["acme/api"], now=NOW + timedelta(days=2))  # still refused: seen again
     assert [r.path for r in fake_github.requests] == ["/repos/acme/api/pulls", "/repos/acme/api/pulls/2"]
     assert rows(engine, "SELECT times_seen FROM quarantined_prs") == [(2,)]
     # GitHub (or a newer collector) reads it well now, although the PR itself did not change.
     fake_github.set_overrides("acme/api", 2, {})
-    collect(engine, fake_github, ["acme/api"], now=NOW + timedelta(hours=8))
+    collect(engine, fake_github, ["acme/api"], now=NOW + timedelta(days=4))
     assert rows(engine, "SELECT count(*) FROM quarantined_prs") == [(0,)]
     assert rows(engine, "SELECT number FROM pull_requests ORDER BY 1") == [(1,), (2,)]
 
@@ -118,3 +123,28 @@ def test_a_value_past_what_an_index_can_hold_is_quarantined_by_postgresql_itself
     (reason,) = rows(engine, "SELECT reason FROM quarantined_prs WHERE number = 50")[0]
     assert reason.startswith("PostgreSQL refused it: index row") and len(reason) <= 400
     assert rows(engine, "SELECT count(*) FROM pull_requests") == [(49,)]
+
+
+def test_prs_that_stay_unreadable_do_not_starve_the_retries_of_others(engine, fake_github, team):
+    add(fake_github, "acme/api", *[hostile(n, created_at="never") for n in range(1, 13)])
+    collect(engine, fake_github, ["acme/api"])
+    for n in range(1, 12):  # eleven are deleted from GitHub: their retries fail (404) ...
+        del fake_github.repos["acme/api"].pulls[n]
+    fake_github.repos["acme/api"].listings.clear()
+    fake_github.set_overrides("acme/api", 12, {})  # ... and the twelfth, the last in line, is readable now
+    for day in (2, 4):
+        collect(engine, fake_github, ["acme/api"], now=NOW + timedelta(days=day))
+    assert rows(engine, "SELECT number FROM pull_requests") == [(12,)]
+    assert rows(engine, "SELECT count(*), min(times_seen) FROM quarantined_prs") == [(11, 2)]
+
+
+def test_a_pr_whose_new_version_is_refused_no_longer_counts_in_its_old_one(engine, fake_github, team):
+    add(fake_github, "acme/api", merged_pull(1), merged_pull(2))
+    collect(engine, fake_github, ["acme/api"])
+    assert rows(engine, "SELECT count(*) FROM pr_metrics WHERE pr_number = 2") == [(1,)]
+    fake_github.update_pull("acme/api", 2, updated_at=NOW + timedelta(hours=1))
+    fake_github.set_overrides("acme/api", 2, {"merged_at": "2001-01-01T00:00:00Z"})
+    collect(engine, fake_github, ["acme/api"], now=NOW + timedelta(hours=4))
+    assert rows(engine, "SELECT number FROM pull_requests") == [(1,)]
+    assert rows(engine, "SELECT pr_number FROM pr_metrics") == [(1,)]
+    assert rows(engine, "SELECT number FROM quarantined_prs") == [(2,)]
