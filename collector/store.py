@@ -337,6 +337,20 @@ def write_teams(conn: Connection, specs: Sequence[TeamSpec], *, wait: float = TE
     return TeamsWrite(len(specs), memberships, removed, changed)
 
 
+def teams_match(conn: Connection, specs: Sequence[TeamSpec]) -> bool:
+    """Whether the stored teams and memberships already say what the file says (read without a lock)."""
+    m = team_memberships.c
+    stored_teams = {tuple(row) for row in conn.execute(select(teams.c.name, teams.c.description))}
+    if stored_teams != {(s.name, s.description) for s in specs}:
+        return False
+    columns = (teams.c.name, m.github_username, m.allocation_weight, m.joined_at, m.left_at)
+    stored = {tuple(row) for row in conn.execute(select(*columns).join(teams, teams.c.id == m.team_id))}
+    wanted = {
+        (s.name, x.github_username, x.allocation_weight, x.joined_at, x.left_at) for s in specs for x in s.members
+    }
+    return stored == wanted
+
+
 def load_memberships(conn: Connection) -> list[Membership]:
     result = conn.execute(
         select(

@@ -106,3 +106,13 @@ def test_a_run_that_loses_its_lock_stops_writing_and_says_so(engine, fake_github
         ("failed", True)
     ]
     assert rows(engine, "SELECT count(*) FROM pull_requests") == [(100,)]  # page 1 only, written while locked
+
+
+def test_a_run_with_an_unchanged_teams_file_runs_beside_another_run(engine, fake_github, team, tmp_path):
+    from tests.helpers import write_json
+
+    add(fake_github, "acme/web", merged_pull(1))
+    teams_file = write_json(tmp_path / "teams.json", team_doc(("platform", [member("alice"), member("bob")])))
+    with store.run_lock(engine, ["acme/api"]):  # a live run over another repository
+        result = collect(engine, fake_github, ["acme/web"], teams_file=teams_file)
+    assert result.status == "success"
