@@ -27,6 +27,8 @@ from typing import Literal
 # Re-read this much before the watermark: absorbs clock skew between GitHub and us.
 WATERMARK_OVERLAP = timedelta(minutes=15)
 
+_PLAUSIBLE_SKEW = timedelta(days=1)  # a Date header further off than this is not GitHub's clock
+
 SweepKind = Literal["top", "history"]
 
 
@@ -64,6 +66,7 @@ class PageFacts:
     has_next: bool
     etag: str | None = None  # the first page's
     not_modified: bool = False
+    server_time: datetime | None = None  # GitHub's clock (its Date header) when it answered
 
 
 def wanted_history(state: RepoState, since: datetime | None, default_since: datetime) -> RepoState:
@@ -100,6 +103,9 @@ def after_page(state: RepoState, sweep: Sweep, facts: PageFacts) -> RepoState:
     """The state once the page is committed: the sweep moves on, or completes."""
     # Only the first read of a top sweep's first page speaks for the time the sweep began (``upper``).
     fresh_first_page = sweep.kind == "top" and sweep.pages_read == 0 and facts.page == 1
+    if fresh_first_page and facts.server_time and abs(facts.server_time - sweep.upper) < _PLAUSIBLE_SKEW:
+        # GitHub stamps updates with its own clock: the watermark must not be ahead of it.
+        sweep = replace(sweep, upper=min(sweep.upper, facts.server_time))
     etag = facts.etag if fresh_first_page and facts.etag else state.etag
     ended = (
         facts.not_modified

@@ -12,6 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -47,6 +48,7 @@ class Page:
     last_page: int | None  # GitHub's Link rel="last": how long the listing says it is
     etag: str | None
     not_modified: bool = False
+    server_time: datetime | None = None  # GitHub's Date header
 
 
 def read_page(client: GitHubClient, repository: str, page: int, *, etag: str | None = None) -> Page:
@@ -83,7 +85,8 @@ def _read(client: GitHubClient, repository: str, page: int, per_page: int, etag:
     headers = {"If-None-Match": etag} if etag else None
     response = client.get(f"/repos/{repository}/pulls", params, headers)
     if response.status == 304:
-        return Page(page, (), (), None, has_next=False, last_page=None, etag=etag, not_modified=True)
+        return Page(page, (), (), None, has_next=False, last_page=None, etag=etag, not_modified=True,
+                    server_time=_server_time(response.headers.get("date")))  # fmt: skip
     prs, refused, oldest = decode_page(response.body, repository)
     links = {link.get("rel"): link.get("url", "") for link in parse_header_links(response.headers.get("link", ""))}
     return Page(
@@ -94,6 +97,7 @@ def _read(client: GitHubClient, repository: str, page: int, per_page: int, etag:
         has_next="next" in links,
         last_page=_page_number(links.get("last")),
         etag=etag_worth_keeping(response.headers.get("etag")),
+        server_time=_server_time(response.headers.get("date")),
     )
 
 
@@ -118,6 +122,14 @@ def _read_in_parts(client: GitHubClient, repository: str, page: int) -> Page:
             etag=None,
         )
     raise GitHubRequestError(f"GitHub timed out on page {page} even {SMALLER_PAGES[-1]} pull requests at a time")
+
+
+def _server_time(value: str | None) -> datetime | None:
+    try:
+        parsed = parsedate_to_datetime(value or "")
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return parsed if parsed.tzinfo is not None else None
 
 
 def etag_worth_keeping(value: str | None) -> str | None:

@@ -245,7 +245,9 @@ def _etag_to_send(state: RepoState, sweep: Sweep, page_number: int) -> str | Non
 
 
 def _facts(page_number: int, page: Page) -> cursor.PageFacts:
-    return cursor.PageFacts(page_number, page.oldest_update, page.has_next, page.etag, page.not_modified)
+    return cursor.PageFacts(
+        page_number, page.oldest_update, page.has_next, page.etag, page.not_modified, page.server_time
+    )
 
 
 @dataclass

@@ -423,3 +423,17 @@ def test_a_database_failure_that_is_no_records_fault_ends_the_run_in_one_line_an
     finally:
         with engine.begin() as conn:
             conn.execute(text("DROP TRIGGER test_refuse ON pull_requests; DROP FUNCTION test_refuse()"))
+
+
+def test_an_edit_is_not_missed_when_our_clock_runs_ahead_of_githubs(engine, fake_github, team):
+    from datetime import UTC, datetime
+
+    github_now = datetime.now(UTC).replace(microsecond=0)  # the fake answers with the real Date header
+    add(fake_github, "acme/api", merged_pull(1, updated=github_now - timedelta(days=1)))
+    collect(engine, fake_github, ["acme/api"], now=github_now + timedelta(minutes=20))  # we are 20 min ahead
+    (watermark,) = rows(engine, "SELECT watermark FROM collector_state")[0]
+    assert github_now <= watermark < github_now + timedelta(minutes=1)  # GitHub's time, not ours
+    # GitHub stamps an edit a minute after our first run, by its own clock.
+    fake_github.update_pull("acme/api", 1, updated_at=github_now + timedelta(minutes=1), title="edited")
+    collect(engine, fake_github, ["acme/api"], now=github_now + timedelta(minutes=30))
+    assert rows(engine, "SELECT title FROM pull_requests") == [("edited",)]

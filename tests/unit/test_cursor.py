@@ -155,3 +155,23 @@ def test_a_history_sweep_starts_at_the_page_found():
 )
 def test_a_sweep_writes_what_is_at_or_after_its_lower_bound(updated, kept):
     assert belongs(TOP_FIRST, updated) is kept
+
+
+@pytest.mark.parametrize(
+    ("server_time", "page", "watermark"),
+    [
+        (T - timedelta(minutes=20), 1, T - timedelta(minutes=20)),  # GitHub's clock behind ours: its time
+        (T + timedelta(minutes=20), 1, T),  # GitHub's clock ahead: ours, the earlier
+        (T - timedelta(days=2), 1, T),  # not a plausible clock: ignored
+        (None, 1, T),
+    ],
+)
+def test_the_watermark_is_never_ahead_of_githubs_clock(server_time, page, watermark):
+    facts = PageFacts(page, T - DAY, has_next=False, server_time=server_time)
+    assert after_page(FRESH, TOP_FIRST, facts).watermark == watermark
+
+
+def test_only_a_fresh_first_page_tells_githubs_clock():
+    resumed = Sweep("top", T, SINCE, next_page=3, pages_read=2)
+    facts = PageFacts(3, T - DAY, has_next=False, server_time=T - timedelta(minutes=20))
+    assert after_page(RepoState(wanted_since=SINCE, sweep=resumed), resumed, facts).watermark == T
