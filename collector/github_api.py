@@ -1,8 +1,8 @@
 """GitHub's REST API: one HTTP session per worker thread, every request counted, bounded in total time,
 every wait bounded.
 
-Requests go out through ``requests`` directly, with PyGithub's credentials (``github.Auth``), not through
-PyGithub's ``Requester.requestJson``: its timeout is per socket read, so an
+Requests go out through ``requests`` directly, with PyGithub's credentials (``github.Auth``: a token, or a
+GitHub App's JWT), not through PyGithub's ``Requester.requestJson``: its timeout is per socket read, so an
 answer that drips a byte a second never ends; it answers a GET's 202 by sleeping 2 s and asking again
 without bound; and it follows redirects by its own rules. Here a request ends after ``timeout`` seconds in
 all (never past the run's deadline), a 202 is a transient failure, and a redirect is followed only on
@@ -21,7 +21,7 @@ import threading
 import time
 import zlib
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
@@ -49,6 +49,10 @@ MAX_REDIRECTS = 3
 MAX_BODY_BYTES = 64 * 1024 * 1024
 _CHUNK = 64 * 1024
 _REDIRECTS = (301, 302, 303, 307, 308)
+# An installation token lasts an hour; it is minted again this long before it expires (at most half its
+# life), so clock skew and a request in flight never meet an expired token.
+TOKEN_REFRESH_MARGIN = 60.0
+_TOKEN = re.compile(r"[A-Za-z0-9_.~+/=-]{8,1024}")
 # What can go wrong while an answer's body is read: the connection drops, TLS fails, the framing is broken.
 _BODY_ERRORS = (
     requests.exceptions.RequestException,
@@ -198,6 +202,15 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
+class GitHubApp:
+    """A GitHub App installation's credentials: the collector mints its own installation tokens."""
+
+    app_id: str  # the App's ID (or client ID): the JWT's issuer
+    installation_id: int
+    private_key: str = field(repr=False)  # PEM, RSA
+
+
+@dataclass(frozen=True)
 class _TimeLimit:
     """When one request must be over: ``timeout`` seconds after it starts, or the run's end if sooner."""
 
@@ -214,13 +227,65 @@ class _TimeLimit:
         return TransientGitHubError(f"GitHub's answer took longer than {self.seconds:g} s in all", timeout=True)
 
 
+class InstallationTokens(Auth.Auth):
+    """A GitHub App installation's token, shared by every worker thread of a run, minted again before it expires.
+
+    PyGithub's ``AppInstallationAuth`` refreshes itself too, but without a lock: against the fake, eight
+    threads sharing one minted six to eight tokens at each expiry. It also mints through PyGithub's own
+    requester, whose timeout is per read. Here one lock: the first thread to find the token stale mints (a
+    request like any other: a total time limit, no redirect), the others wait and send the same token. The
+    JWT that asks for it is PyGithub's (``Auth.AppAuth``: RS256, issued 60 s back, valid 5 minutes).
+    """
+
+    def __init__(self, app: GitHubApp, mint: Callable[[str], tuple[str, float]], clock: Callable[[], float]) -> None:
+        self.app_id = app.app_id
+        self.installation_id = app.installation_id
+        self._app_auth = Auth.AppAuth(app.app_id, app.private_key)
+        self._mint = mint  # JWT in, (token, expiry in epoch seconds) out
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._renew_at = -math.inf
+        self.issued: list[str] = []  # every token this run was given: redacted from anything shown
+
+    @property
+    def token_type(self) -> str:
+        return "token"
+
+    @property
+    def token(self) -> str:
+        with self._lock:
+            if self._token is None or self._clock() >= self._renew_at:
+                now = self._clock()
+                token, expires_at = self._mint(self._jwt())
+                if expires_at <= now:
+                    raise GitHubAuthError(
+                        "GitHub's installation token has already expired by this machine's clock: check the clock"
+                    )
+                life = min(expires_at - now, 3600.0)  # GitHub's tokens last an hour, whatever an answer says
+                self._token, self._renew_at = token, now + life - min(TOKEN_REFRESH_MARGIN, life / 2)
+                self.issued.append(token)
+            return self._token
+
+    def _jwt(self) -> str:
+        try:
+            return self._app_auth.create_jwt()
+        except Exception:  # the key's own text never goes into a message
+            raise GitHubAuthError("cannot sign the GitHub App's JWT with GITHUB_APP_PRIVATE_KEY") from None
+
+    @property
+    def _masked_token(self) -> str:
+        return "token (installation token removed)"
+
+
 class GitHubClientFactory:
     """Builds one ``GitHubClient`` (its own HTTP session) per thread; every client shares one credential."""
 
     def __init__(
         self,
         *,
-        token: str,
+        token: str | None = None,
+        app: GitHubApp | None = None,
         base_url: str,
         deadline: Deadline | None = None,
         policy: RetryPolicy | None = None,
@@ -228,9 +293,13 @@ class GitHubClientFactory:
         sleep: Callable[[float], None] = time.sleep,
         max_requests_per_minute: int = 0,
         rate_limit_reserve: float = 0.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        if (token is None) == (app is None):
+            raise ValueError("GitHubClientFactory needs a token or a GitHub App, not both or neither")
         self._token = token
-        self.auth = Auth.Token(token)
+        self.installation_tokens = InstallationTokens(app, self._mint, clock) if app is not None else None
+        self.auth: Auth.Auth = self.installation_tokens if self.installation_tokens else Auth.Token(str(token))
         self.base_url = base_url.rstrip("/")
         self._origin = _origin(self.base_url)
         self.deadline = deadline or Deadline()
@@ -244,14 +313,24 @@ class GitHubClientFactory:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, deadline: Deadline | None = None) -> GitHubClientFactory:
-        assert settings.github_token is not None, "load_settings(need_github=True) guarantees a token"
+        app = None
+        if settings.github_app_id is not None:
+            installation, key = settings.github_app_installation_id, settings.github_app_private_key
+            assert installation is not None and key is not None, "load_settings checks the App's settings together"
+            app = GitHubApp(settings.github_app_id, installation, key)
         return cls(
             token=settings.github_token,
+            app=app,
             base_url=settings.github_api_url,
             deadline=deadline,
             max_requests_per_minute=settings.requests_per_minute_share,
             rate_limit_reserve=settings.github_rate_limit_reserve,
         )
+
+    @property
+    def credential(self) -> str:
+        """What the user configured, as a message names it."""
+        return "GITHUB_TOKEN" if self.installation_tokens is None else "the GitHub App's installation token"
 
     def client(self) -> GitHubClient:
         client: GitHubClient | None = getattr(self._local, "client", None)
@@ -260,8 +339,11 @@ class GitHubClientFactory:
         return client
 
     def clean(self, text: str, limit: int = 300) -> str:
-        """Text from GitHub made safe to print and store: one bounded line, never the token."""
-        return clean_text(text.replace(self._token, "***") if self._token else text, limit=limit)
+        """Text from GitHub made safe to print and store: one bounded line, never a token."""
+        secrets = self.installation_tokens.issued if self.installation_tokens else [self._token or ""]
+        for secret in [s for s in secrets if s]:
+            text = text.replace(secret, "***")
+        return clean_text(text, limit=limit)
 
     def time_limit(self) -> _TimeLimit:
         left = self.deadline.remaining() - self.policy.deadline_margin
@@ -284,6 +366,9 @@ class GitHubClientFactory:
                 f"GitHub redirected to another host ({shown}); not followed, the token is only sent to GITHUB_API_URL"
             )
         return target
+
+    def _mint(self, jwt: str) -> tuple[str, float]:
+        return self.client().mint_installation_token(jwt)
 
 
 class GitHubClient:
@@ -331,7 +416,7 @@ class GitHubClient:
         factory.limiter.acquire(factory.deadline, factory.policy.deadline_margin, factory.sleep)
         target = factory.resolve(url)  # before a token is minted or sent: another host gets neither
         request_headers = dict(headers or {})
-        factory.auth.authentication(request_headers)
+        factory.auth.authentication(request_headers)  # an App's token is minted here when due
         for _hop in range(MAX_REDIRECTS + 1):
             status, response_headers, body = self._exchange("GET", target, params, request_headers)
             factory.stats.record(status, response_headers)
@@ -350,6 +435,32 @@ class GitHubClient:
         if status >= 300:
             raise _classify(status, response_headers, _json(body), factory)
         return Response(status, response_headers, body)
+
+    def mint_installation_token(self, jwt: str) -> tuple[str, float]:
+        """``POST /app/installations/{id}/access_tokens`` with the App's JWT: a token and its expiry (epoch s)."""
+        factory = self._factory
+        tokens = factory.installation_tokens
+        assert tokens is not None, "only a factory with a GitHub App mints tokens"
+        path = f"/app/installations/{tokens.installation_id}/access_tokens"
+        headers = {"Authorization": f"Bearer {jwt}", "Accept": "application/vnd.github+json"}
+        status, response_headers, body = self._exchange("POST", factory.resolve(path), None, headers)
+        data = _json(body)
+        if status == 201:
+            return _installation_token(data)
+        error = _classify(status, response_headers, data, factory)
+        if isinstance(error, TransientGitHubError | RunMustStop):
+            raise error
+        message = factory.clean(_message(data), limit=200)
+        if status == 401:
+            raise GitHubAuthError(
+                f"GitHub rejected the GitHub App's JWT (401 {message}): check GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY"
+            )
+        if status == 404:
+            raise GitHubAuthError(
+                f"GitHub App {tokens.app_id} has no installation {tokens.installation_id} (404 Not Found): "
+                "check GITHUB_APP_INSTALLATION_ID"
+            )
+        raise GitHubAuthError(f"GitHub refused an installation token ({status} {message})".strip())
 
     def _exchange(
         self, method: str, url: str, params: dict[str, Any] | None, headers: dict[str, str]
@@ -431,6 +542,18 @@ def _decoded(body: bytes, encoding: str | None, factory: GitHubClientFactory) ->
     return data
 
 
+def _installation_token(data: Any) -> tuple[str, float]:
+    token = data.get("token") if isinstance(data, dict) else None
+    expires = data.get("expires_at") if isinstance(data, dict) else None
+    try:
+        expires_at = datetime.fromisoformat(expires) if isinstance(expires, str) and len(expires) < 40 else None
+    except ValueError:
+        expires_at = None
+    if not isinstance(token, str) or not _TOKEN.fullmatch(token) or expires_at is None or not expires_at.tzinfo:
+        raise GitHubAuthError("GitHub's answer to the installation-token request has no usable token and expiry")
+    return token, expires_at.timestamp()
+
+
 def _origin(url: str) -> tuple[str, str, int]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -452,6 +575,11 @@ def _classify(status: int, headers: dict[str, str], data: Any, factory: GitHubCl
     message = factory.clean(raw_message, limit=200)
     policy = factory.policy
     if status == 401:
+        if factory.installation_tokens is not None:
+            return GitHubAuthError(
+                "GitHub rejected the GitHub App's installation token (401 Bad credentials): "
+                "check that the App is still installed and not suspended"
+            )
         return GitHubAuthError("GitHub rejected GITHUB_TOKEN (401 Bad credentials): check the token and its expiry")
     if status in (502, 504):
         return TransientGitHubError(f"GitHub answered {status} {message}".strip(), timeout=True)
