@@ -30,6 +30,9 @@ DEFAULT_RATE_LIMIT_RESERVE_PERCENT = 10
 # GitHub's secondary limit allows at most 100 concurrent requests per token; stay far below it.
 MAX_MAX_WORKERS = 32
 _REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
+# A GitHub App is named by its numeric ID or its client ID (Iv1.…, Iv23…); either is the JWT's issuer.
+_APP_ID_RE = re.compile(r"^(?:[1-9][0-9]{0,18}|Iv[0-9A-Za-z.]{2,40})$")
+_APP_SETTINGS = ("GITHUB_APP_ID", "GITHUB_APP_INSTALLATION_ID", "GITHUB_APP_PRIVATE_KEY")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -38,7 +41,11 @@ class Settings:
     """Validated configuration. Secrets are kept out of ``repr`` so they never reach a log."""
 
     database_url: str = field(repr=False)
+    # GitHub credentials: a token, or a GitHub App installation (load_settings takes exactly one).
     github_token: str | None = field(default=None, repr=False)
+    github_app_id: str | None = None
+    github_app_installation_id: int | None = None
+    github_app_private_key: str | None = field(default=None, repr=False)  # PEM, checked to load as an RSA key
     github_api_url: str = DEFAULT_GITHUB_API_URL
     repositories: tuple[str, ...] = ()
     teams_file: Path | None = None
@@ -74,12 +81,9 @@ def load_settings(environ: Mapping[str, str], *, need_github: bool = True) -> Se
             teams_file=Path(teams_file) if teams_file else None,
             log_level=_log_level(environ),
         )
-    token = _required(environ, "GITHUB_TOKEN")
-    if any(ch.isspace() for ch in token):
-        raise ConfigError("GITHUB_TOKEN contains whitespace; paste the token alone")
     return Settings(
         database_url=database_url,
-        github_token=token,
+        **_github_credentials(environ),
         github_api_url=_api_url(environ.get("GITHUB_API_URL") or DEFAULT_GITHUB_API_URL),
         repositories=parse_repositories(_required(environ, "REPOSITORIES")),
         teams_file=Path(teams_file) if teams_file else None,
@@ -95,6 +99,63 @@ def load_settings(environ: Mapping[str, str], *, need_github: bool = True) -> Se
         )
         / 100,
     )
+
+
+def _github_credentials(environ: Mapping[str, str]) -> dict[str, Any]:
+    """GITHUB_TOKEN, or the three settings of a GitHub App installation: exactly one of the two."""
+    token = _optional(environ, "GITHUB_TOKEN")
+    app = {name: _optional(environ, name) for name in _APP_SETTINGS}
+    if token and any(app.values()):
+        given = ", ".join(name for name, value in app.items() if value)
+        raise ConfigError(f"both GITHUB_TOKEN and a GitHub App ({given}) are set; keep one of them")
+    if token:
+        if any(ch.isspace() for ch in token):
+            raise ConfigError("GITHUB_TOKEN contains whitespace; paste the token alone")
+        return {"github_token": token}
+    if not any(app.values()):
+        raise ConfigError(f"GITHUB_TOKEN is not set, nor a GitHub App ({', '.join(_APP_SETTINGS)})")
+    missing = [name for name, value in app.items() if not value]
+    if missing:
+        raise ConfigError(f"the GitHub App's settings are incomplete: {', '.join(missing)} not set")
+    app_id, installation = str(app["GITHUB_APP_ID"]), str(app["GITHUB_APP_INSTALLATION_ID"])
+    # Neither value is echoed: a key pasted into the wrong variable must not reach a log.
+    if not _APP_ID_RE.match(app_id):
+        raise ConfigError("GITHUB_APP_ID must be the App's numeric ID or its client ID (Iv…)")
+    if not (installation.isascii() and installation.isdigit() and len(installation) < 19 and int(installation) > 0):
+        raise ConfigError("GITHUB_APP_INSTALLATION_ID must be a positive integer (the installation's number)")
+    from_secret = _optional(environ, "GITHUB_APP_PRIVATE_KEY_SECRET_ARN")
+    source = "the secret GITHUB_APP_PRIVATE_KEY_SECRET_ARN names" if from_secret else "GITHUB_APP_PRIVATE_KEY"
+    return {
+        "github_app_id": app_id,
+        "github_app_installation_id": int(installation),
+        "github_app_private_key": app_private_key(str(app["GITHUB_APP_PRIVATE_KEY"]), source),
+    }
+
+
+def app_private_key(value: str, source: str = "GITHUB_APP_PRIVATE_KEY") -> str:
+    """The App's private key as PEM, checked to load as an RSA key (GitHub signs App JWTs with RS256).
+
+    A PEM pasted into one line of an environment file, with ``\\n`` for its line breaks, is accepted. No
+    message ever shows any of the value.
+    """
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    pem = value.strip()
+    if "\n" not in pem and "\\n" in pem:
+        pem = pem.replace("\\n", "\n")
+    if not pem.startswith("-----BEGIN "):
+        raise ConfigError(f"{source} is not a PEM private key (expected the .pem file GitHub generated for the App)")
+    try:
+        key = load_pem_private_key(pem.encode(), password=None)
+    except TypeError:
+        raise ConfigError(f"{source} is encrypted; use the unencrypted .pem file GitHub generated") from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise ConfigError(f"{source} does not load as a PEM private key; check it was copied whole") from None
+    if not isinstance(key, RSAPrivateKey):
+        raise ConfigError(f"{source} is not an RSA key; GitHub App keys are RSA")
+    return pem + "\n"
 
 
 def normalize_database_url(raw: str) -> str:
@@ -240,14 +301,19 @@ class SecretSource(Protocol):
 
 
 def resolve_secrets(environ: Mapping[str, str], secrets: SecretSource) -> dict[str, str]:
-    """The environment with ``GITHUB_TOKEN`` / ``DATABASE_URL`` filled in from Secrets Manager ARNs.
+    """The environment with ``GITHUB_TOKEN``, ``GITHUB_APP_PRIVATE_KEY`` and ``DATABASE_URL`` filled in from
+    Secrets Manager ARNs.
 
-    Plain ``GITHUB_TOKEN`` and ``DATABASE_URL`` still work (local runs); an ARN, when set, wins.
+    Plain ``GITHUB_TOKEN``, ``GITHUB_APP_PRIVATE_KEY`` and ``DATABASE_URL`` still work (local runs); an ARN,
+    when set, wins.
     """
     env = dict(environ)
     token_arn = _optional(env, "GITHUB_TOKEN_SECRET_ARN")
     if token_arn:
         env["GITHUB_TOKEN"] = _token_from_secret(secrets.get(token_arn), token_arn)
+    key_arn = _optional(env, "GITHUB_APP_PRIVATE_KEY_SECRET_ARN")
+    if key_arn:
+        env["GITHUB_APP_PRIVATE_KEY"] = _private_key_from_secret(secrets.get(key_arn), key_arn)
     database_arn = _optional(env, "DATABASE_URL_SECRET_ARN")
     if database_arn:
         env["DATABASE_URL"] = _database_url_from_secret(secrets.get(database_arn), database_arn, env)
@@ -262,6 +328,17 @@ def _token_from_secret(value: str, arn: str) -> str:
         if isinstance(document.get(key), str):
             return str(document[key])
     raise ConfigError(f"secret {arn} is JSON without a 'token' key")
+
+
+def _private_key_from_secret(value: str, arn: str) -> str:
+    """The PEM itself (the .pem file's text as the secret string), or JSON with a ``private_key`` key."""
+    if not value.startswith("{"):
+        return value
+    document = _secret_json(value, arn)
+    for key in ("private_key", "privateKey", "GITHUB_APP_PRIVATE_KEY"):
+        if isinstance(document.get(key), str):
+            return str(document[key])
+    raise ConfigError(f"secret {arn} is JSON without a 'private_key' key")
 
 
 def _database_url_from_secret(value: str, arn: str, env: Mapping[str, str]) -> str:

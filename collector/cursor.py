@@ -79,14 +79,15 @@ def wanted_history(state: RepoState, since: datetime | None, default_since: date
     return state
 
 
-def next_sweep(state: RepoState, now: datetime) -> Sweep | None:
-    """The sweep to read next, or None when the repository is up to date (for a run started at ``now``)."""
+def next_sweep(state: RepoState, now: datetime, *, top_done: bool = False) -> Sweep | None:
+    """The sweep to read next in a run started at ``now``, or None when the repository is up to date.
+    ``top_done``: this run completed a top sweep of the repository already."""
     if state.sweep is not None:
         return state.sweep
     assert state.wanted_since is not None, "wanted_history() first"
     if state.watermark is None:
         return Sweep("top", upper=now, lower=state.wanted_since, next_page=1)
-    if state.watermark < now:
+    if not top_done:
         return Sweep("top", upper=now, lower=state.watermark - WATERMARK_OVERLAP, next_page=1)
     if state.covered_since is not None and state.wanted_since < state.covered_since:
         return Sweep("history", upper=state.covered_since, lower=state.wanted_since, next_page=None)

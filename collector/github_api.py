@@ -1,8 +1,13 @@
-"""GitHub over PyGithub: one client per worker thread, every request counted, every wait bounded.
+"""GitHub's REST API: one HTTP session per worker thread, every request counted, bounded in total time,
+every wait bounded.
 
-PyGithub's own urllib3 retry is switched off (``retry=None``): its defaults retry 5xx ten times
-with no pause and wait for a primary limit's reset however far away it is. Instead each request
-goes through a tenacity policy that knows the run's deadline.
+Requests go out through ``requests`` directly, with PyGithub's credentials (``github.Auth``: a token, or a
+GitHub App's JWT), not through PyGithub's ``Requester.requestJson``: its timeout is per socket read, so an
+answer that drips a byte a second never ends; it answers a GET's 202 by sleeping 2 s and asking again
+without bound; and it follows redirects by its own rules. Here a request ends after ``timeout`` seconds in
+all (never past the run's deadline), a 202 is a transient failure, and a redirect is followed only on
+GITHUB_API_URL's own origin: the token goes nowhere else. Each request goes through a tenacity policy that
+knows the run's deadline; PyGithub's urllib3 retry (5xx ten times without a pause) is not used.
 """
 
 from __future__ import annotations
@@ -14,14 +19,16 @@ import math
 import re
 import threading
 import time
+import zlib
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
-from github import Auth, Github
+from github import Auth
 from github.Requester import Requester
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_any
 from tenacity.stop import stop_base
@@ -37,13 +44,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 USER_AGENT = "dora-collector"
-_CONNECTION_ERRORS = (
-    requests.exceptions.ConnectionError,
-    requests.exceptions.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    urllib3.exceptions.ProtocolError,
-    http.client.RemoteDisconnected,
-    ConnectionError,
+MAX_REDIRECTS = 3
+# A page of 100 list items is 1.5 MB, 8 MB if every description is at GitHub's 65,536-character limit.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+_CHUNK = 64 * 1024
+_REDIRECTS = (301, 302, 303, 307, 308)
+# An installation token lasts an hour; it is minted again this long before it expires (at most half its
+# life), so clock skew and a request in flight never meet an expired token.
+TOKEN_REFRESH_MARGIN = 60.0
+_TOKEN = re.compile(r"[A-Za-z0-9_.~+/=-]{8,1024}")
+# What can go wrong while an answer's body is read: the connection drops, TLS fails, the framing is broken.
+_BODY_ERRORS = (
+    requests.exceptions.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
 )
 
 
@@ -186,13 +201,91 @@ class RetryPolicy:
     deadline_margin: float = 5.0  # never sleep into the last seconds of the run
 
 
+@dataclass(frozen=True)
+class GitHubApp:
+    """A GitHub App installation's credentials: the collector mints its own installation tokens."""
+
+    app_id: str  # the App's ID (or client ID): the JWT's issuer
+    installation_id: int
+    private_key: str = field(repr=False)  # PEM, RSA
+
+
+@dataclass(frozen=True)
+class _TimeLimit:
+    """When one request must be over: ``timeout`` seconds after it starts, or the run's end if sooner."""
+
+    end: float  # time.monotonic()
+    seconds: float
+    by_run: bool  # the run's deadline, not the timeout, set the end
+
+    def left(self) -> float:
+        return self.end - time.monotonic()
+
+    def exceeded(self) -> Exception:
+        if self.by_run:
+            return DeadlineReached("the run's time is up: a request to GitHub was cut short")
+        return TransientGitHubError(f"GitHub's answer took longer than {self.seconds:g} s in all", timeout=True)
+
+
+class InstallationTokens(Auth.Auth):
+    """A GitHub App installation's token, shared by every worker thread of a run, minted again before it expires.
+
+    PyGithub's ``AppInstallationAuth`` refreshes itself too, but without a lock: against the fake, eight
+    threads sharing one minted six to eight tokens at each expiry. It also mints through PyGithub's own
+    requester, whose timeout is per read. Here one lock: the first thread to find the token stale mints (a
+    request like any other: a total time limit, no redirect), the others wait and send the same token. The
+    JWT that asks for it is PyGithub's (``Auth.AppAuth``: RS256, issued 60 s back, valid 5 minutes).
+    """
+
+    def __init__(self, app: GitHubApp, mint: Callable[[str], tuple[str, float]], clock: Callable[[], float]) -> None:
+        self.app_id = app.app_id
+        self.installation_id = app.installation_id
+        self._app_auth = Auth.AppAuth(app.app_id, app.private_key)
+        self._mint = mint  # JWT in, (token, expiry in epoch seconds) out
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._renew_at = -math.inf
+        self.issued: list[str] = []  # every token this run was given: redacted from anything shown
+
+    @property
+    def token_type(self) -> str:
+        return "token"
+
+    @property
+    def token(self) -> str:
+        with self._lock:
+            if self._token is None or self._clock() >= self._renew_at:
+                now = self._clock()
+                token, expires_at = self._mint(self._jwt())
+                if expires_at <= now:
+                    raise GitHubAuthError(
+                        "GitHub's installation token has already expired by this machine's clock: check the clock"
+                    )
+                life = min(expires_at - now, 3600.0)  # GitHub's tokens last an hour, whatever an answer says
+                self._token, self._renew_at = token, now + life - min(TOKEN_REFRESH_MARGIN, life / 2)
+                self.issued.append(token)
+            return self._token
+
+    def _jwt(self) -> str:
+        try:
+            return self._app_auth.create_jwt()
+        except Exception:  # the key's own text never goes into a message
+            raise GitHubAuthError("cannot sign the GitHub App's JWT with GITHUB_APP_PRIVATE_KEY") from None
+
+    @property
+    def _masked_token(self) -> str:
+        return "token (installation token removed)"
+
+
 class GitHubClientFactory:
-    """Builds one ``GitHubClient`` per thread: PyGithub instances are not safe to share."""
+    """Builds one ``GitHubClient`` (its own HTTP session) per thread; every client shares one credential."""
 
     def __init__(
         self,
         *,
-        token: str,
+        token: str | None = None,
+        app: GitHubApp | None = None,
         base_url: str,
         deadline: Deadline | None = None,
         policy: RetryPolicy | None = None,
@@ -200,57 +293,91 @@ class GitHubClientFactory:
         sleep: Callable[[float], None] = time.sleep,
         max_requests_per_minute: int = 0,
         rate_limit_reserve: float = 0.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        if (token is None) == (app is None):
+            raise ValueError("GitHubClientFactory needs a token or a GitHub App, not both or neither")
         self._token = token
-        self.base_url = base_url
+        self.installation_tokens = InstallationTokens(app, self._mint, clock) if app is not None else None
+        self.auth: Auth.Auth = self.installation_tokens if self.installation_tokens else Auth.Token(str(token))
+        self.base_url = base_url.rstrip("/")
+        self._origin = _origin(self.base_url)
         self.deadline = deadline or Deadline()
         self.policy = policy or RetryPolicy()
         self.stats = RequestStats()
         self.limiter = RequestRateLimiter(max_requests_per_minute)
         self.rate_limit_reserve = rate_limit_reserve
-        self._timeout = timeout
+        self.timeout = timeout  # one request's whole time, answer included, not one socket read's
         self.sleep = sleep
         self._local = threading.local()
 
     @classmethod
     def from_settings(cls, settings: Settings, *, deadline: Deadline | None = None) -> GitHubClientFactory:
-        assert settings.github_token is not None, "load_settings(need_github=True) guarantees a token"
+        app = None
+        if settings.github_app_id is not None:
+            installation, key = settings.github_app_installation_id, settings.github_app_private_key
+            assert installation is not None and key is not None, "load_settings checks the App's settings together"
+            app = GitHubApp(settings.github_app_id, installation, key)
         return cls(
             token=settings.github_token,
+            app=app,
             base_url=settings.github_api_url,
             deadline=deadline,
             max_requests_per_minute=settings.requests_per_minute_share,
             rate_limit_reserve=settings.github_rate_limit_reserve,
         )
 
+    @property
+    def credential(self) -> str:
+        """What the user configured, as a message names it."""
+        return "GITHUB_TOKEN" if self.installation_tokens is None else "the GitHub App's installation token"
+
     def client(self) -> GitHubClient:
         client: GitHubClient | None = getattr(self._local, "client", None)
         if client is None:
-            gh = Github(
-                auth=Auth.Token(self._token),
-                base_url=self.base_url,
-                per_page=100,
-                retry=None,
-                timeout=int(self._timeout),
-                user_agent=USER_AGENT,
-                lazy=True,
-                # PyGithub's throttle is per instance and unlocked; concurrency is bounded by workers.
-                seconds_between_requests=None,
-                seconds_between_writes=None,
-            )
-            client = GitHubClient(gh.requester, self)
-            self._local.client = client
+            client = self._local.client = GitHubClient(self)
         return client
 
     def clean(self, text: str, limit: int = 300) -> str:
-        """Text from GitHub made safe to print and store: one bounded line, never the token."""
-        return clean_text(text.replace(self._token, "***") if self._token else text, limit=limit)
+        """Text from GitHub made safe to print and store: one bounded line, never a token."""
+        secrets = self.installation_tokens.issued if self.installation_tokens else [self._token or ""]
+        for secret in [s for s in secrets if s]:
+            text = text.replace(secret, "***")
+        return clean_text(text, limit=limit)
+
+    def time_limit(self) -> _TimeLimit:
+        left = self.deadline.remaining() - self.policy.deadline_margin
+        seconds = min(self.timeout, left)
+        if seconds <= 0:
+            raise DeadlineReached("the run's time is up: no time is left for another request to GitHub")
+        return _TimeLimit(time.monotonic() + seconds, seconds, by_run=left < self.timeout)
+
+    def resolve(self, url: str, location: str | None = None) -> str:
+        """An absolute URL on GITHUB_API_URL's origin (scheme, host, port), or an error: the token goes nowhere else."""
+        try:
+            target = urljoin(url, location) if location is not None else url
+            target = self.base_url + target if target.startswith("/") else target
+            origin = _origin(target)
+        except ValueError:
+            raise GitHubRequestError("GitHub's redirect could not be followed (not a URL)") from None
+        if origin != self._origin:
+            shown = self.clean(f"{origin[0]}://{origin[1]}:{origin[2]}", limit=120)
+            raise GitHubRequestError(
+                f"GitHub redirected to another host ({shown}); not followed, the token is only sent to GITHUB_API_URL"
+            )
+        return target
+
+    def _mint(self, jwt: str) -> tuple[str, float]:
+        return self.client().mint_installation_token(jwt)
 
 
 class GitHubClient:
-    def __init__(self, requester: Requester, factory: GitHubClientFactory) -> None:
-        self._requester = requester
+    def __init__(self, factory: GitHubClientFactory) -> None:
         self._factory = factory
+        self._session = requests.Session()
+        self._session.headers.update({"User-Agent": USER_AGENT, "Accept-Encoding": "gzip"})
+        # Without this, requests would replace the Authorization header with a ~/.netrc entry for the host.
+        self._session.auth = _as_given
 
     def get(self, url: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Response:
         policy, deadline = self._factory.policy, self._factory.deadline
@@ -287,29 +414,172 @@ class GitHubClient:
             reset = factory.stats.rate_limit_reset
             raise BudgetSpent("GitHub's rate-limit budget is down to the reserve for other tools", reset)
         factory.limiter.acquire(factory.deadline, factory.policy.deadline_margin, factory.sleep)
-        try:
-            status, raw_headers, body = self._requester.requestJson("GET", url, params, headers)
-        except _CONNECTION_ERRORS as exc:
-            raise TransientGitHubError(
-                f"cannot reach GitHub at {factory.base_url}: {factory.clean(_short(exc))}", unreachable=True
-            ) from None
-        except (RuntimeError, RecursionError, AssertionError, ValueError) as exc:
-            # PyGithub refuses redirects to another host or scheme (and other answers it cannot follow).
-            raise GitHubRequestError(f"GitHub's answer could not be followed: {factory.clean(str(exc))}") from None
-        response_headers = {str(k).lower(): str(v) for k, v in raw_headers.items()}
-        factory.stats.record(status, response_headers)
+        target = factory.resolve(url)  # before a token is minted or sent: another host gets neither
+        request_headers = dict(headers or {})
+        factory.auth.authentication(request_headers)  # an App's token is minted here when due
+        for _hop in range(MAX_REDIRECTS + 1):
+            status, response_headers, body = self._exchange("GET", target, params, request_headers)
+            factory.stats.record(status, response_headers)
+            location = response_headers.get("location")
+            if status not in _REDIRECTS or not location:
+                break
+            # A renamed repository answers 301 to /repositories/{id}/...; its Location keeps the query.
+            target, params = factory.resolve(target, location), None
+        else:
+            raise GitHubRequestError(f"GitHub redirected more than {MAX_REDIRECTS} times; check GITHUB_API_URL")
         if status == 304:
             return Response(status, response_headers, "")
+        if status == 202:
+            # GitHub is still preparing the answer (statistics endpoints): ask again later, within the policy.
+            raise TransientGitHubError("GitHub answered 202 Accepted (the answer is not ready yet)")
         if status >= 300:
             raise _classify(status, response_headers, _json(body), factory)
-        return Response(status, response_headers, body if isinstance(body, str) else "")
+        return Response(status, response_headers, body)
+
+    def mint_installation_token(self, jwt: str) -> tuple[str, float]:
+        """``POST /app/installations/{id}/access_tokens`` with the App's JWT: a token and its expiry (epoch s)."""
+        factory = self._factory
+        tokens = factory.installation_tokens
+        assert tokens is not None, "only a factory with a GitHub App mints tokens"
+        path = f"/app/installations/{tokens.installation_id}/access_tokens"
+        headers = {"Authorization": f"Bearer {jwt}", "Accept": "application/vnd.github+json"}
+        status, response_headers, body = self._exchange("POST", factory.resolve(path), None, headers)
+        data = _json(body)
+        if status == 201:
+            return _installation_token(data)
+        error = _classify(status, response_headers, data, factory)
+        if isinstance(error, TransientGitHubError | RunMustStop):
+            raise error
+        message = factory.clean(_message(data), limit=200)
+        if status == 401:
+            raise GitHubAuthError(
+                f"GitHub rejected the GitHub App's JWT (401 {message}): check GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY"
+            )
+        if status == 404:
+            raise GitHubAuthError(
+                f"GitHub App {tokens.app_id} has no installation {tokens.installation_id} (404 Not Found): "
+                "check GITHUB_APP_INSTALLATION_ID"
+            )
+        raise GitHubAuthError(f"GitHub refused an installation token ({status} {message})".strip())
+
+    def _exchange(
+        self, method: str, url: str, params: dict[str, Any] | None, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], str]:
+        """One request and its whole answer, over within the time limit whatever the server does."""
+        factory = self._factory
+        limit = factory.time_limit()
+        try:
+            response = self._session.request(
+                method, url, params=params, headers=headers, timeout=(limit.left(), limit.left()),
+                stream=True, allow_redirects=False,
+            )  # fmt: skip
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise _failed(exc, limit, factory) from None
+        except requests.exceptions.RequestException as exc:  # a request requests refuses to send
+            raise GitHubRequestError(f"GitHub could not be asked: {factory.clean(_short(exc))}") from None
+        try:
+            response_headers = {str(k).lower(): str(v) for k, v in response.headers.items()}
+            raw = _read_body(response.raw, limit)
+        except _BODY_ERRORS as exc:
+            response.close()
+            raise _failed(exc, limit, factory) from None
+        except BaseException:
+            response.close()  # a connection left in the middle of an answer is not used again
+            raise
+        response.raw.release_conn()  # read to the end: the connection serves the next request
+        body = _decoded(raw, response_headers.get("content-encoding"), factory)
+        return response.status_code, response_headers, body.decode("utf-8", errors="replace")
+
+
+def _failed(exc: Exception, limit: _TimeLimit, factory: GitHubClientFactory) -> Exception:
+    """A request that ended without an answer: over its time, or GitHub out of reach (nothing else gets through)."""
+    if limit.left() <= 0 or isinstance(exc, requests.exceptions.ReadTimeout):
+        return limit.exceeded()
+    reason = f"cannot reach GitHub at {factory.base_url}: {factory.clean(_short(exc))}"
+    return TransientGitHubError(reason, unreachable=True)
+
+
+def _read_body(raw: Any, limit: _TimeLimit) -> bytes:
+    """The answer's bytes as they come, each socket read waiting at most what is left of the time limit: a
+    server that drips a byte a second is cut off at the limit, not after a read timeout per byte."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        left = limit.left()
+        if left <= 0:
+            raise limit.exceeded()
+        sock = getattr(getattr(raw, "connection", None), "sock", None)
+        if sock is not None:
+            sock.settimeout(left)
+        try:
+            chunk = raw.read1(_CHUNK, decode_content=False)  # what one socket read brings, not _CHUNK bytes
+        except urllib3.exceptions.ReadTimeoutError:
+            raise limit.exceeded() from None
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise GitHubRequestError(f"GitHub's answer is larger than {MAX_BODY_BYTES // 2**20} MiB; not read")
+        chunks.append(chunk)
+
+
+def _decoded(body: bytes, encoding: str | None, factory: GitHubClientFactory) -> bytes:
+    """The body as sent, or gunzipped (the only encoding asked for), never past MAX_BODY_BYTES."""
+    name = (encoding or "identity").strip().lower()
+    if name == "identity":
+        return body
+    if name not in ("gzip", "x-gzip"):
+        raise GitHubRequestError(f"GitHub answered in an encoding not asked for ({factory.clean(name, limit=40)})")
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, MAX_BODY_BYTES + 1)
+    except zlib.error:
+        raise GitHubRequestError("GitHub's gzip answer is corrupt") from None
+    if len(data) > MAX_BODY_BYTES:
+        raise GitHubRequestError(f"GitHub's answer is larger than {MAX_BODY_BYTES // 2**20} MiB unpacked; not read")
+    if not inflater.eof:
+        raise GitHubRequestError("GitHub's gzip answer ends early")
+    return data
+
+
+def _installation_token(data: Any) -> tuple[str, float]:
+    token = data.get("token") if isinstance(data, dict) else None
+    expires = data.get("expires_at") if isinstance(data, dict) else None
+    try:
+        expires_at = datetime.fromisoformat(expires) if isinstance(expires, str) and len(expires) < 40 else None
+    except ValueError:
+        expires_at = None
+    if not isinstance(token, str) or not _TOKEN.fullmatch(token) or expires_at is None or not expires_at.tzinfo:
+        raise GitHubAuthError("GitHub's answer to the installation-token request has no usable token and expiry")
+    return token, expires_at.timestamp()
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(url)
+    return parts.scheme, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def _as_given(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
+
+
+def _message(data: Any) -> str:
+    raw = data.get("message", "") if isinstance(data, dict) else ""
+    return raw if isinstance(raw, str) else ""
 
 
 def _classify(status: int, headers: dict[str, str], data: Any, factory: GitHubClientFactory) -> Exception:
-    raw_message = data.get("message", "") if isinstance(data, dict) else ""
-    message = factory.clean(raw_message if isinstance(raw_message, str) else "", limit=200)
+    raw_message = _message(data)
+    message = factory.clean(raw_message, limit=200)
     policy = factory.policy
     if status == 401:
+        if factory.installation_tokens is not None:
+            return GitHubAuthError(
+                "GitHub rejected the GitHub App's installation token (401 Bad credentials): "
+                "check that the App is still installed and not suspended"
+            )
         return GitHubAuthError("GitHub rejected GITHUB_TOKEN (401 Bad credentials): check the token and its expiry")
     if status in (502, 504):
         return TransientGitHubError(f"GitHub answered {status} {message}".strip(), timeout=True)

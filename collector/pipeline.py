@@ -116,6 +116,7 @@ class _Repository:
     state: RepoState
     outcome: RepoOutcome
     pages_left: int = 0  # as GitHub's Link rel="last" tells, once a page was read
+    top_done: bool = False  # a top sweep completed in this run: the repository is as fresh as it gets
 
 
 def _collect_all(ctx: _Run, states: dict[str, RepoState], workers: int) -> list[RepoOutcome]:
@@ -153,12 +154,13 @@ def collect_repository(ctx: _Run, repo: _Repository, page_limit: int | None = No
         return
     repo.state = cursor.wanted_history(repo.state, ctx.since, ctx.default_since)
     try:
-        while (sweep := cursor.next_sweep(repo.state, ctx.now)) is not None:
+        while (sweep := cursor.next_sweep(repo.state, ctx.now, top_done=repo.top_done)) is not None:
             if ctx.must_stop():
                 repo.outcome.status = "unfinished"
                 return
             if not _sweep(ctx, repo, sweep, page_limit):
                 return
+            repo.top_done = repo.top_done or sweep.kind == "top"
             if page_limit is not None and repo.outcome.pages >= page_limit:
                 repo.pages_left = 1  # another sweep waits: the second round continues it
                 return

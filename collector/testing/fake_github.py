@@ -13,7 +13,11 @@ matters for correctness and cost:
   the primary rate limit. Rate-limit headers on every answer; ``GET /rate_limit`` is free.
 - 401 ``Bad credentials`` for an unknown token, 404 for an unknown repository, 403 primary rate
   limit when the budget is spent, and injectable faults (5xx, secondary limits with or without
-  ``Retry-After``, 429, connection resets) for the next matching requests.
+  ``Retry-After``, 429, connection resets, an answer that drips forever) for the next matching requests.
+- GitHub Apps: ``POST /app/installations/{id}/access_tokens`` checks the JWT as GitHub does (RS256, signed
+  with the App's key, ``iss`` the App's ID, ``exp`` at most 10 minutes ahead) and answers 201 with a token
+  that expires after ``token_lifetime`` seconds of ``clock``; later requests may send it as ``token`` or
+  ``Bearer`` until then, and get 401 after.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import functools
 import hashlib
 import json
 import re
+import secrets
 import threading
 import time
 from collections import deque
@@ -33,8 +38,10 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import jwt
+
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 _TEMPLATES: dict[str, Any] = json.loads(
     resources.files("collector.testing").joinpath("data/templates.json").read_text(encoding="utf-8")
@@ -87,13 +94,28 @@ class FakeRepo:
 
 @dataclass(frozen=True)
 class Fault:
-    """One injected answer. ``reset=True`` closes the connection without answering."""
+    """One injected answer. ``reset=True`` closes the connection without answering. ``drip=True`` sends the
+    status line and headers, then one byte of the body every ``drip_every`` seconds, never finishing: after
+    ``drip_for`` seconds (a bound for the test suite, not for the client) it closes the connection."""
 
     status: int = 502
     message: str = "Server Error"
     headers: tuple[tuple[str, str], ...] = ()
     reset: bool = False
     body: bytes | None = None  # sent as it is instead of a JSON message
+    drip: bool = False
+    drip_every: float = 0.2
+    drip_for: float = 30.0
+
+
+@dataclass(frozen=True)
+class MintedToken:
+    """An installation token the fake issued, and when (by the fake's clock)."""
+
+    token: str
+    installation_id: int
+    at: float
+    expires_at: float
 
 
 @dataclass(frozen=True)
@@ -105,6 +127,7 @@ class RequestRecord:
     counted: bool
     if_none_match: bool
     at: float = 0.0  # time.monotonic() when answered
+    authorization: str = ""  # the credential's kind: "token", "installation", "jwt" or "" (none or unknown)
 
 
 class FakeGitHub:
@@ -119,6 +142,15 @@ class FakeGitHub:
         prefix: str = "",
     ) -> None:
         self.tokens = set(tokens)
+        # GitHub Apps: app id -> public key (PEM), installation id -> app id, issued installation tokens.
+        self.apps: dict[str, bytes] = {}
+        self.installations: dict[int, str] = {}
+        self.minted: list[MintedToken] = []
+        self.token_lifetime = 3600.0  # GitHub's installation tokens last one hour
+        # Installation tokens' lifetimes run on this clock (epoch seconds); a test may make time pass faster.
+        self.clock: Callable[[], float] = time.time
+        self.dripped = 0  # bytes sent by drip faults
+        self._stopping = threading.Event()
         self.latency = latency
         self.prefix = prefix.rstrip("/")
         self.rate_limit = rate_limit
@@ -143,6 +175,7 @@ class FakeGitHub:
         self.stop()
 
     def start(self) -> str:
+        self._stopping.clear()
         handler = type("Handler", (_Handler,), {"fake": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
@@ -155,6 +188,7 @@ class FakeGitHub:
         return self.base_url
 
     def stop(self) -> None:
+        self._stopping.set()  # ends the drips
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -199,6 +233,12 @@ class FakeGitHub:
             pull = self.repos[full_name.lower()].pulls[number]
             pull.overrides = overrides
             pull._rendered = None
+
+    def add_app(self, app_id: int | str, public_key_pem: bytes, installation_id: int) -> None:
+        """A GitHub App (its public key) installed once, as ``installation_id``."""
+        with self._lock:
+            self.apps[str(app_id)] = public_key_pem
+            self.installations[installation_id] = str(app_id)
 
     def inject(self, path_pattern: str, *faults: Fault) -> None:
         """The next requests whose path matches ``path_pattern`` (a regex) get these answers, in order."""
@@ -383,12 +423,35 @@ def _repo_json(repo: FakeRepo) -> dict[str, Any]:
     return base_repo
 
 
+_JWT_UNDECODABLE = "A JSON web token could not be decoded"
+_JWT_MAX_LIFETIME = 600  # GitHub: exp at most 10 minutes after the request
+
+
+def _verified_app(fake: FakeGitHub, token: str) -> tuple[str | None, str]:
+    """The App a JWT authenticates (RS256, signed with its key, unexpired, exp within 10 minutes), or why not."""
+    try:
+        claimed = jwt.decode(token, options={"verify_signature": False})
+        app_id = str(claimed.get("iss", ""))
+        public_key = fake.apps.get(app_id)
+        if public_key is None or jwt.get_unverified_header(token).get("alg") != "RS256":
+            return None, _JWT_UNDECODABLE
+        claims = jwt.decode(token, public_key, algorithms=["RS256"], options={"require": ["exp", "iat", "iss"]})
+    except jwt.ExpiredSignatureError:
+        return None, "'Expiration time' claim ('exp') must be a numeric value representing the future time"
+    except (jwt.PyJWTError, ValueError, TypeError):
+        return None, _JWT_UNDECODABLE
+    if claims["exp"] > time.time() + _JWT_MAX_LIFETIME:
+        return None, "'Expiration time' claim ('exp') is too far in the future"
+    return app_id, ""
+
+
 def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeGitHub
+    credential = ""  # the kind of credential the current request carries
     protocol_version = "HTTP/1.1"
     server_version = "GitHub.com"
 
@@ -397,6 +460,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         fake = self.fake
+        self.credential = ""
         fake._enter()
         try:
             self._serve(fake)
@@ -457,9 +521,62 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_pulls(fake, repo, path, query, *listed)
 
     def _authorized(self, fake: FakeGitHub) -> bool:
+        self.credential = self._credential(fake)  # judged on arrival, as GitHub does
+        return self.credential in ("token", "installation")
+
+    def _credential(self, fake: FakeGitHub) -> str:
         header = self.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        return scheme.lower() in ("token", "bearer") and token in fake.tokens
+        if scheme.lower() not in ("token", "bearer") or not token:
+            return ""
+        if token in fake.tokens:
+            return "token"
+        with fake._lock:
+            minted = next((m for m in reversed(fake.minted) if m.token == token), None)
+        if minted is not None and fake.clock() < minted.expires_at:
+            return "installation"
+        return "jwt" if token.count(".") == 2 else ""
+
+    # ------------------------------------------------------------------ GitHub Apps
+    def do_POST(self) -> None:
+        fake = self.fake
+        fake._enter()
+        try:
+            if fake.latency:
+                time.sleep(fake.latency)  # a round trip to GitHub, not synchronisation
+            length = self.headers.get("Content-Length", "0")
+            self.rfile.read(int(length) if length.isdigit() else 0)
+            path = urlsplit(self.path).path
+            if fake.prefix:
+                path = path[len(fake.prefix) :] if path.startswith(fake.prefix + "/") else ""
+            match = re.fullmatch(r"/app/installations/(\d{1,18})/access_tokens", path)
+            fault = fake._take_fault(path, "")
+            if fault is not None:
+                return self._send_fault(fault, path, {})
+            if match is None:
+                return self._send_json(404, {"message": "Not Found", "status": "404"}, path, {}, counted=False)
+            self._mint(fake, int(match[1]), path)
+        finally:
+            fake._leave()
+
+    def _mint(self, fake: FakeGitHub, installation_id: int, path: str) -> None:
+        """GitHub's checks of an App's JWT, then a new installation token."""
+        self.credential = self._credential(fake)
+        scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+        app_id, problem = _verified_app(fake, token) if scheme.lower() == "bearer" else (None, _JWT_UNDECODABLE)
+        if app_id is None:
+            payload = {"message": problem, "documentation_url": "https://docs.github.com/rest", "status": "401"}
+            return self._send_json(401, payload, path, {}, counted=False)
+        if fake.installations.get(installation_id) != app_id:
+            return self._send_json(404, {"message": "Not Found", "status": "404"}, path, {}, counted=False)
+        now = fake.clock()
+        minted = MintedToken("ghs_" + secrets.token_urlsafe(27), installation_id, now, now + fake.token_lifetime)
+        with fake._lock:
+            fake.minted.append(minted)
+        expires = iso(datetime.fromtimestamp(minted.expires_at, UTC))
+        permissions = {"metadata": "read", "pull_requests": "read"}
+        body = {"token": minted.token, "expires_at": expires, "permissions": permissions, "repository_selection": "all"}
+        self._send_json(201, body, path, {}, counted=False)
 
     def _send_pulls(
         self, fake: FakeGitHub, repo: FakeRepo, path: str, query: dict[str, str],
@@ -505,9 +622,33 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.close()
             return
+        if fault.drip:
+            return self._drip(fault, path, query)
         if fault.body is not None:
             return self._send(fault.status, fault.body, path, query, dict(fault.headers), counted=True)
         self._send_json(fault.status, {"message": fault.message}, path, query, counted=False, extra=dict(fault.headers))
+
+    def _drip(self, fault: Fault, path: str, query: dict[str, str]) -> None:
+        """Headers promising a large body, then a byte at a time until the client leaves or the fake stops."""
+        self._record(path, query, fault.status, counted=True)
+        self.send_response(fault.status)
+        for name, value in (("Content-Type", "application/json"), ("Content-Length", "100000000"), *fault.headers):
+            self.send_header(name, value)
+        self.end_headers()
+        self.close_connection = True
+        until = time.monotonic() + fault.drip_for
+        try:
+            self.wfile.write(b"[")
+            # The server's pace, not synchronisation: a byte every drip_every seconds.
+            while not self.fake._stopping.wait(min(fault.drip_every, max(until - time.monotonic(), 0))):
+                if time.monotonic() >= until:
+                    return
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                with self.fake._lock:
+                    self.fake.dripped += 1
+        except OSError:
+            return  # the client gave up: what the fault is for
 
     def _send_json(
         self, status: int, payload: Any, path: str, query: dict[str, str], counted: bool,
@@ -547,7 +688,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _record(self, path: str, query: dict[str, str], status: int, counted: bool) -> None:
+        record = RequestRecord(self.command, path, query, status, counted, "If-None-Match" in self.headers,
+                               time.monotonic(), getattr(self, "credential", ""))  # fmt: skip
         with self.fake._lock:
-            self.fake.requests.append(
-                RequestRecord("GET", path, query, status, counted, "If-None-Match" in self.headers, time.monotonic())
-            )
+            self.fake.requests.append(record)

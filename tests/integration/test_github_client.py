@@ -1,5 +1,8 @@
 """Listing through PyGithub's requester against the fake: paging, conversion, retries, errors."""
 
+import gzip
+import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -7,7 +10,15 @@ import pytest
 from collector.deadline import Deadline
 from collector.errors import GitHubAuthError, GitHubUnavailableError
 from collector.fetch import read_page
-from collector.github_api import BudgetSpent, GitHubClientFactory, GitHubRequestError, GitHubTimeoutError
+from collector.github_api import (
+    MAX_BODY_BYTES,
+    BudgetSpent,
+    DeadlineReached,
+    GitHubClientFactory,
+    GitHubRequestError,
+    GitHubTimeoutError,
+    RetryPolicy,
+)
 from collector.testing.fake_github import SECONDARY_LIMIT_MESSAGE, Fault
 from tests.helpers import FAST_RETRY, NOW, merged_pull, open_pull
 
@@ -232,3 +243,139 @@ def test_enterprise_server_prefix_is_followed_through_paging(fake_github):
         _, pages, _ = listing_of(ghes)
         assert sum(len(p) for p in pages) == 150
         assert all(r.path.startswith("/repos/") or r.path.startswith("/repositories/") for r in ghes.requests)
+
+
+# ---------------------------------------------------------------- a total time per request (issue 9)
+
+
+def timed_get(gh, path="/repos/acme/api/pulls"):
+    started = time.monotonic()
+    try:
+        return gh.client().get(path), time.monotonic() - started
+    except Exception as exc:
+        exc.elapsed = time.monotonic() - started
+        raise
+
+
+def test_an_answer_that_drips_is_cut_off_at_the_total_time_and_retried(fake_github):
+    """A byte every 0.2 s never trips a per-read timeout: only a limit on the whole request ends it."""
+    fake_github.add_repo("acme/api")
+    fake_github.add_pull("acme/api", merged_pull(1))
+    fake_github.inject("/pulls$", Fault(200, drip=True, drip_every=0.2, drip_for=10))
+    gh = GitHubClientFactory(token="test-token", base_url=fake_github.base_url, policy=FAST_RETRY, timeout=1.0)
+    response, elapsed = timed_get(gh)
+    assert response.status == 200 and gh.stats.retries == 1
+    assert 1.0 <= elapsed < 3.0
+    assert fake_github.dripped >= 3  # bytes kept coming while the client waited
+
+
+def test_an_answer_that_never_ends_fails_like_a_timeout_after_bounded_attempts(fake_github):
+    fake_github.add_repo("acme/api")
+    fake_github.inject("/pulls$", *[Fault(200, drip=True, drip_for=10)] * 2)
+    policy = RetryPolicy(attempts=2, backoff=0.01, deadline_margin=0.0)
+    gh = GitHubClientFactory(token="test-token", base_url=fake_github.base_url, policy=policy, timeout=0.5)
+    with pytest.raises(GitHubTimeoutError, match=r"took longer than 0\.5 s in all \(gave up after retries\)") as info:
+        timed_get(gh)
+    assert info.value.elapsed < 2.5 and "\n" not in str(info.value)
+
+
+def test_headers_then_silence_end_at_the_total_time_too(fake_github):
+    fake_github.add_repo("acme/api")
+    fake_github.inject("/pulls$", Fault(200, drip=True, drip_every=3600, drip_for=10))
+    policy = RetryPolicy(attempts=1, deadline_margin=0.0)
+    gh = GitHubClientFactory(token="test-token", base_url=fake_github.base_url, policy=policy, timeout=0.5)
+    with pytest.raises(GitHubTimeoutError) as info:
+        timed_get(gh)
+    assert info.value.elapsed < 2.0
+
+
+def test_a_request_never_runs_past_the_runs_deadline(fake_github):
+    """The run's end comes before the request's own limit: the run stops cleanly (partial), nothing fails."""
+    fake_github.add_repo("acme/api")
+    fake_github.inject("/pulls$", Fault(200, drip=True, drip_for=10))
+    gh = GitHubClientFactory(token="test-token", base_url=fake_github.base_url, policy=FAST_RETRY,
+                             deadline=Deadline(1.0), timeout=30.0)  # fmt: skip
+    with pytest.raises(DeadlineReached, match="the run's time is up") as info:
+        timed_get(gh)
+    assert info.value.elapsed < 2.5
+    with pytest.raises(DeadlineReached):  # and once the time is up, nothing more is sent
+        gh.client().get("/repos/acme/api/pulls")
+    assert len(fake_github.requests) == 1
+
+
+# ---------------------------------------------------------------- 202 and redirects (issue 9)
+
+
+def test_a_202_is_asked_again_within_the_retry_policy(fake_github):
+    """PyGithub's requester slept 2 s and asked again without bound."""
+    fake_github.add_repo("acme/api")
+    fake_github.add_pull("acme/api", merged_pull(1))
+    fake_github.inject("/pulls$", Fault(202, "Accepted"), Fault(202, "Accepted"))
+    sleeps = []
+    _, pages, gh = listing_of(fake_github, sleeps=sleeps)
+    assert len(pages) == 1 and gh.stats.retries == 2 and sleeps == [0.01, 0.02]
+
+
+def test_a_202_that_never_ends_gives_up_after_the_policys_attempts(fake_github):
+    fake_github.add_repo("acme/api")
+    fake_github.inject("/pulls$", *[Fault(202, "Accepted")] * 20)
+    with pytest.raises(GitHubRequestError, match="202 Accepted"):
+        factory(fake_github).client().get("/repos/acme/api/pulls")
+    assert len(fake_github.requests) == FAST_RETRY.attempts
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_to_another_host_is_not_followed_and_the_token_stays(fake_github, status):
+    from collector.testing.fake_github import FakeGitHub
+
+    with FakeGitHub(tokens=()) as elsewhere:
+        location = f"{elsewhere.base_url}/repos/acme/api/pulls?page=1"
+        fake_github.inject("/pulls", Fault(status, "Moved", (("Location", location),)))
+        with pytest.raises(GitHubRequestError, match=r"redirected to another host \(http://127\.0\.0\.1:\d+\)") as info:
+            factory(fake_github).client().get("/repos/acme/api/pulls")
+        assert elsewhere.requests == []
+    assert "test-token" not in str(info.value)
+
+
+def test_a_renamed_repository_is_followed_on_the_same_host(fake_github):
+    repo = fake_github.add_repo("acme/api")
+    fake_github.add_pull("acme/api", merged_pull(1))
+    moved = f"{fake_github.base_url}/repositories/{repo.id}/pulls?state=all&per_page=100&page=1"
+    fake_github.inject("/repos/acme/old-name/pulls", Fault(301, "Moved Permanently", (("Location", moved),)))
+    page = read_page(factory(fake_github).client(), "acme/old-name", 1)
+    assert [pr.number for pr in page.prs] == [1]
+    assert [r.path for r in fake_github.requests] == ["/repos/acme/old-name/pulls", f"/repositories/{repo.id}/pulls"]
+
+
+def test_endless_redirects_stop(fake_github):
+    fake_github.add_repo("acme/api")
+    loop = f"{fake_github.base_url}/repos/acme/api/pulls"
+    fake_github.inject("/pulls", *[Fault(302, "Found", (("Location", loop),))] * 10)
+    with pytest.raises(GitHubRequestError, match="redirected more than 3 times"):
+        factory(fake_github).client().get("/repos/acme/api/pulls")
+    assert len(fake_github.requests) == 4
+
+
+# ---------------------------------------------------------------- bodies
+
+
+def test_a_gzip_answer_is_unpacked(fake_github):
+    fake_github.add_repo("acme/api")
+    body = json.dumps([{"number": 1}]).encode()
+    fake_github.inject("/pulls$", Fault(200, body=gzip.compress(body), headers=(("Content-Encoding", "gzip"),)))
+    assert factory(fake_github).client().get("/repos/acme/api/pulls").body == body.decode()
+
+
+def test_a_gzip_bomb_is_refused_without_unpacking_it_all(fake_github):
+    fake_github.add_repo("acme/api")
+    bomb = gzip.compress(b"\0" * (MAX_BODY_BYTES + 1024))
+    fake_github.inject("/pulls$", Fault(200, body=bomb, headers=(("Content-Encoding", "gzip"),)))
+    with pytest.raises(GitHubRequestError, match="larger than 64 MiB unpacked"):
+        factory(fake_github).client().get("/repos/acme/api/pulls")
+
+
+def test_an_encoding_not_asked_for_is_refused(fake_github):
+    fake_github.add_repo("acme/api")
+    fake_github.inject("/pulls$", Fault(200, body=b"\x1b[31m", headers=(("Content-Encoding", "br\x1b[2J"),)))
+    with pytest.raises(GitHubRequestError, match=r"encoding not asked for \(br \[2j\)$"):
+        factory(fake_github).client().get("/repos/acme/api/pulls")

@@ -2,6 +2,7 @@ import pytest
 
 from collector.config import load_settings, normalize_database_url
 from collector.errors import ConfigError
+from tests.app_keys import app_key, ec_key_pem, encrypted_rsa_pem
 
 BASE = {
     "DATABASE_URL": "postgresql://u:s3cret@db:5432/dora",
@@ -46,7 +47,7 @@ def test_secrets_are_not_in_repr_or_redacted_url():
     ("override", "message"),
     [
         ({"DATABASE_URL": ""}, "DATABASE_URL is not set"),
-        ({"GITHUB_TOKEN": ""}, "GITHUB_TOKEN is not set"),
+        ({"GITHUB_TOKEN": ""}, "GITHUB_TOKEN is not set, nor a GitHub App"),
         ({"REPOSITORIES": "acme"}, "'acme' is not owner/name"),
         ({"REPOSITORIES": " , "}, "REPOSITORIES is empty"),
         ({"MAX_WORKERS": "0"}, "MAX_WORKERS must be an integer between 1 and 32"),
@@ -76,3 +77,111 @@ def test_repeated_repositories_are_collected_once():
         "acme/api",
         "acme/web",
     )
+
+
+# ---------------------------------------------------------------- GitHub App credentials (issue 9)
+
+APP = {
+    "DATABASE_URL": "postgresql://u:s3cret@db:5432/dora",
+    "REPOSITORIES": "acme/api",
+    "GITHUB_APP_ID": "4242",
+    "GITHUB_APP_INSTALLATION_ID": "7001",
+}
+
+
+def with_key(pem=None, **changes):
+    return {**APP, "GITHUB_APP_PRIVATE_KEY": pem if pem is not None else app_key().private_pem, **changes}
+
+
+def corrupted(pem):
+    """One character of the key's body changed: the modulus no longer matches its primes."""
+    lines = pem.splitlines()
+    lines[5] = lines[5][:30] + ("A" if lines[5][30] != "A" else "B") + lines[5][31:]
+    return "\n".join(lines)
+
+
+def assert_nothing_of_the_key_in(text):
+    assert not any(line in text for line in app_key().body_lines)
+
+
+def test_an_app_installation_is_configured_instead_of_a_token():
+    settings = load_settings(with_key())
+    assert settings.github_token is None
+    assert (settings.github_app_id, settings.github_app_installation_id) == ("4242", 7001)
+    assert settings.github_app_private_key.startswith("-----BEGIN RSA PRIVATE KEY-----\n")
+    assert_nothing_of_the_key_in(repr(settings))
+
+
+def test_an_apps_client_id_names_it_too():
+    assert load_settings(with_key(GITHUB_APP_ID="Iv23liAbCdEf0123")).github_app_id == "Iv23liAbCdEf0123"
+
+
+def test_a_key_pasted_on_one_line_with_escaped_newlines_is_accepted():
+    one_line = app_key().private_pem.strip().replace("\n", "\\n")
+    assert load_settings(with_key(one_line)).github_app_private_key == app_key().private_pem.strip() + "\n"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({**BASE, "GITHUB_APP_ID": "4242"}, r"^both GITHUB_TOKEN and a GitHub App \(GITHUB_APP_ID\) are set; keep one"),
+        ({**APP, "GITHUB_TOKEN": ""}, r"^the GitHub App's settings are incomplete: GITHUB_APP_PRIVATE_KEY not set$"),
+        ({**APP, "GITHUB_APP_ID": ""}, r"incomplete: GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY not set$"),
+        ({"DATABASE_URL": "postgresql://h/d", "REPOSITORIES": "a/b"},
+         r"^GITHUB_TOKEN is not set, nor a GitHub App \(GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID, "
+         r"GITHUB_APP_PRIVATE_KEY\)$"),
+    ],
+    ids=["token-and-app", "app-without-key", "app-without-id-and-key", "neither"],
+)  # fmt: skip
+def test_exactly_one_of_a_token_or_an_app_is_configured(environ, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        load_settings(environ)
+    assert "\n" not in str(info.value) and "ghp_secret" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("make_pem", "message"),
+    [
+        (lambda: "ghp_notakeyatall", "GITHUB_APP_PRIVATE_KEY is not a PEM private key"),
+        (lambda: app_key().private_pem[:400], "GITHUB_APP_PRIVATE_KEY does not load as a PEM private key"),
+        (lambda: corrupted(app_key().private_pem), "does not load as a PEM private key"),
+        (lambda: app_key().public_pem.decode(), "does not load as a PEM private key"),
+        (ec_key_pem, "GITHUB_APP_PRIVATE_KEY is not an RSA key"),
+        (encrypted_rsa_pem, "GITHUB_APP_PRIVATE_KEY is encrypted"),
+    ],
+    ids=["not-pem", "truncated", "corrupted", "public-key", "ec-key", "encrypted"],
+)
+def test_a_key_that_does_not_load_is_one_line_that_never_shows_it(make_pem, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        load_settings(with_key(make_pem()))
+    assert "\n" not in str(info.value)
+    assert_nothing_of_the_key_in(str(info.value))
+    assert "ghp_notakeyatall" not in str(info.value)
+
+
+def test_a_key_from_secrets_manager_is_named_as_such():
+    with pytest.raises(ConfigError, match=r"^the secret GITHUB_APP_PRIVATE_KEY_SECRET_ARN names is not a PEM"):
+        load_settings(with_key("garbage", GITHUB_APP_PRIVATE_KEY_SECRET_ARN="arn:aws:secretsmanager:k"))
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"GITHUB_APP_ID": "app-4242"}, "GITHUB_APP_ID must be the App's numeric ID or its client ID"),
+        ({"GITHUB_APP_ID": "0"}, "GITHUB_APP_ID must be"),
+        ({"GITHUB_APP_INSTALLATION_ID": "-7"}, "GITHUB_APP_INSTALLATION_ID must be a positive integer"),
+        ({"GITHUB_APP_INSTALLATION_ID": "9" * 5000}, "GITHUB_APP_INSTALLATION_ID must be a positive integer"),
+        ({"GITHUB_APP_INSTALLATION_ID": "\u0667\u0660\u0660\u0661"}, "GITHUB_APP_INSTALLATION_ID must be"),
+    ],
+)
+def test_bad_app_ids_get_one_clear_line(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings(with_key(**override))
+
+
+def test_a_key_pasted_into_the_wrong_setting_is_not_echoed():
+    pem = app_key().private_pem
+    with pytest.raises(ConfigError) as info:
+        load_settings(with_key(GITHUB_APP_ID=pem))
+    assert_nothing_of_the_key_in(str(info.value))
+    assert "BEGIN" not in str(info.value)

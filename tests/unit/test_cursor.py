@@ -40,33 +40,35 @@ IN_PROGRESS = Sweep("top", upper=T - DAY, lower=SINCE, next_page=7, pages_read=6
 
 
 @pytest.mark.parametrize(
-    ("state", "expected"),
+    ("state", "top_done", "expected"),
     [
         # never collected: a top sweep from now down to the history wanted (the backfill)
-        (RepoState(wanted_since=SINCE), TOP_FIRST),
+        (RepoState(wanted_since=SINCE), False, TOP_FIRST),
         # a sweep in progress is continued, whatever else is due
-        (RepoState(wanted_since=SINCE, sweep=IN_PROGRESS), IN_PROGRESS),
+        (RepoState(wanted_since=SINCE, sweep=IN_PROGRESS), False, IN_PROGRESS),
+        (RepoState(wanted_since=SINCE, sweep=IN_PROGRESS), True, IN_PROGRESS),
         # collected before: a top sweep down to the watermark, less the overlap for clock skew
         (
-            RepoState(watermark=T - DAY, covered_since=SINCE, wanted_since=SINCE),
+            RepoState(watermark=T - DAY, covered_since=SINCE, wanted_since=SINCE), False,
             Sweep("top", upper=T, lower=T - DAY - WATERMARK_OVERLAP, next_page=1),
         ),
-        # up to date, and the history wanted is covered: nothing to read
-        (RepoState(watermark=T, covered_since=SINCE, wanted_since=SINCE), None),
+        # a top sweep done in this run, and the history wanted is covered: nothing to read (even when the
+        # watermark, in GitHub's clock, is behind ours)
+        (RepoState(watermark=T - timedelta(minutes=20), covered_since=SINCE, wanted_since=SINCE), True, None),
         # up to date, but an earlier history is wanted: a history sweep, its first page still to be found
         (
-            RepoState(watermark=T, covered_since=SINCE, wanted_since=SINCE - 30 * DAY),
+            RepoState(watermark=T, covered_since=SINCE, wanted_since=SINCE - 30 * DAY), True,
             Sweep("history", upper=SINCE, lower=SINCE - 30 * DAY, next_page=None),
         ),
-        # not up to date and an earlier history wanted: the top sweep first (fresh data before old)
+        # an earlier history wanted, but no top sweep yet in this run: the top sweep first (fresh data first)
         (
-            RepoState(watermark=T - DAY, covered_since=SINCE, wanted_since=SINCE - 30 * DAY),
+            RepoState(watermark=T - DAY, covered_since=SINCE, wanted_since=SINCE - 30 * DAY), False,
             Sweep("top", upper=T, lower=T - DAY - WATERMARK_OVERLAP, next_page=1),
         ),
     ],
-)
-def test_the_next_sweep(state, expected):
-    assert next_sweep(state, T) == expected
+)  # fmt: skip
+def test_the_next_sweep(state, top_done, expected):
+    assert next_sweep(state, T, top_done=top_done) == expected
 
 
 def facts(page, oldest, has_next=True, etag=None, not_modified=False):

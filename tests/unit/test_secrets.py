@@ -1,5 +1,7 @@
 """Secret values to settings, without AWS: the resolution rules."""
 
+import json
+
 import pytest
 from sqlalchemy import make_url
 
@@ -72,3 +74,23 @@ def test_cache_keeps_a_value_for_its_ttl():
     assert cache.get("arn") == "value-1"
     now[0] = 61
     assert cache.get("arn") == "value-2"
+
+
+def test_an_app_key_secret_may_be_the_pem_or_json():
+    pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----"
+    for value in (pem, json.dumps({"private_key": pem})):
+        env = resolve_secrets({"GITHUB_APP_PRIVATE_KEY_SECRET_ARN": "arn:k"}, Secrets({"arn:k": value}))
+        assert env["GITHUB_APP_PRIVATE_KEY"] == pem
+
+
+def test_an_app_key_secret_wins_over_the_plain_variable():
+    env = resolve_secrets(
+        {"GITHUB_APP_PRIVATE_KEY": "local", "GITHUB_APP_PRIVATE_KEY_SECRET_ARN": "arn:k"}, Secrets({"arn:k": "remote"})
+    )
+    assert env["GITHUB_APP_PRIVATE_KEY"] == "remote"
+
+
+def test_an_app_key_secret_in_json_without_the_key_is_a_clear_error_that_shows_none_of_it():
+    with pytest.raises(ConfigError, match="is JSON without a 'private_key' key") as info:
+        resolve_secrets({"GITHUB_APP_PRIVATE_KEY_SECRET_ARN": "arn:k"}, Secrets({"arn:k": '{"pem": "MIIsecret"}'}))
+    assert "MIIsecret" not in str(info.value)
