@@ -203,8 +203,10 @@ def _read_sweep(ctx: _Run, repo: _Repository, sweep: Sweep, batch: _Batch, page_
         page = read_page(
             ctx.github.client(), repo.name, page_number, etag=_etag_to_send(batch.state, sweep, page_number)
         )
-        promised = promised or page.last_page or page_number
-        if page.has_next and page_number >= promised + EXTRA_PAGES:
+        promised = promised or page.last_page  # GitHub sends rel="last" with every rel="next"
+        if page.has_next and not page.prs and not page.refused:
+            raise GitHubRequestError(f"GitHub sent an empty page {page_number} that says more pages follow")
+        if page.has_next and promised and page_number >= promised + EXTRA_PAGES:
             raise GitHubRequestError(f"GitHub's listing goes on past the {promised} pages it announced")
         batch.add(sweep, page, cursor.after_page(batch.state, sweep, _facts(page_number, page)))
         repo.outcome.pages += 1
@@ -213,7 +215,7 @@ def _read_sweep(ctx: _Run, repo: _Repository, sweep: Sweep, batch: _Batch, page_
             return True
         sweep = batch.state.sweep
         page_number = sweep.next_page or page_number + 1
-        repo.pages_left = max(promised - page_number + 1, 1)
+        repo.pages_left = max((promised or page_number) - page_number + 1, 1)
         if len(batch.prs) >= WRITE_BATCH:
             _write(ctx, repo, batch)
         if ctx.must_stop():

@@ -82,7 +82,8 @@ class FakeRepo:
     name: str
     default_branch: str = "main"
     pulls: dict[int, FakePull] = field(default_factory=dict)
-    endless_links: bool = False  # a hostile Link header: every page says another follows
+    endless_links: bool = False  # a hostile listing: every page says another follows, repeating the last
+    omit_last_link: bool = False  # a Link header with rel="next" but no rel="last"
     # Sorted listings by (state, sort, direction, base), dropped whenever a PR is added or changed:
     # sorting 30,000 PRs for every page made the fake, not the collector, the benchmark's bottleneck.
     listings: dict[tuple[str, str, str, str | None], list[FakePull]] = field(default_factory=dict, repr=False)
@@ -312,7 +313,8 @@ class FakeGitHub:
             if pulls is None:
                 pulls = repo.listings[(state, sort, direction, base)] = self._sorted(repo, state, sort, direction, base)
         last = max(1, -(-len(pulls) // per_page))
-        return pulls[(page - 1) * per_page : page * per_page], page, per_page, last
+        shown = min(page, last) if repo.endless_links else page
+        return pulls[(shown - 1) * per_page : shown * per_page], page, per_page, last
 
     @staticmethod
     def _sorted(repo: FakeRepo, state: str, sort: str, direction: str, base: str | None) -> list[FakePull]:
@@ -603,7 +605,8 @@ class _Handler(BaseHTTPRequestHandler):
         if page > 1:
             rels += [f'<{url(page - 1)}>; rel="prev"']
         if page < last or repo.endless_links:
-            rels += [f'<{url(page + 1)}>; rel="next"', f'<{url(last)}>; rel="last"']
+            rels += [f'<{url(page + 1)}>; rel="next"']
+            rels += [] if repo.omit_last_link else [f'<{url(last)}>; rel="last"']
         if page > 1:
             rels += [f'<{url(1)}>; rel="first"']
         return ", ".join(rels)

@@ -119,6 +119,24 @@ def test_a_later_since_leaves_the_history_as_it_is(engine, fake_github, team):
     assert rows(engine, "SELECT count(*) FROM pull_requests") == [(200,)]
 
 
+def test_a_listing_without_rel_last_is_read_to_its_end(engine, fake_github, team):
+    add(fake_github, "acme/api", *hourly(1, 3001))
+    fake_github.repos["acme/api"].omit_last_link = True
+    result = collect(engine, fake_github, ["acme/api"])
+    assert result.status == "success"
+    assert rows(engine, "SELECT count(*) FROM pull_requests") == [(3000,)]
+
+
+def test_an_empty_page_that_says_more_follow_costs_only_its_repository(engine, fake_github, team):
+    add(fake_github, "acme/api", *hourly(1, 201))
+    fake_github.inject(r"/pulls\?(?=.*[?&]page=2(&|$))", Fault(200, body=b"[]", headers=(
+        ("Link", '<http://x/repos/acme/api/pulls?page=3>; rel="next", <http://x/repos/acme/api/pulls?page=99999999>; '
+                 'rel="last"'),)))  # fmt: skip
+    result = collect(engine, fake_github, ["acme/api"])
+    assert result.failed == {"acme/api": "GitHub sent an empty page 2 that says more pages follow"}
+    assert len(fake_github.pull_requests_log()) == 2
+
+
 def test_a_listing_that_never_ends_costs_only_its_repository(engine, fake_github, team):
     add(fake_github, "acme/api", *hourly(1, 301))
     add(fake_github, "acme/web", *hourly(1, 51))
