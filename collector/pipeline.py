@@ -65,8 +65,7 @@ def run(
     sync_teams: bool = True,
 ) -> RunResult:
     """Collect every configured repository once. Returns the result; the caller decides the exit."""
-    repos = tuple(repositories or settings.repositories)
-    _prepare(settings, engine, teams=sync_teams)
+    repos = _prepare(settings, engine, tuple(repositories or settings.repositories), teams=sync_teams)
     with recorded_run(engine, repos, now, trigger) as (result, lock):
         ctx = _Run(
             lock=lock,
@@ -84,12 +83,14 @@ def run(
     return result
 
 
-def _prepare(settings: Settings, engine: Engine, *, teams: bool) -> None:
+def _prepare(settings: Settings, engine: Engine, repositories: tuple[str, ...], *, teams: bool) -> tuple[str, ...]:
+    """Check the schema, sync the teams, and name the repositories as they are stored."""
     with store.database_errors("database"):
         assert_schema_current(engine)
         if teams and settings.teams_file is not None:
             synced = sync_teams(engine, load_teams_file(settings.teams_file), force=False)
             log.info("teams synced", extra={"teams": synced.teams, "reattributed": synced.reattributed})
+        return store.stored_spellings(engine, repositories)
 
 
 @dataclass

@@ -255,6 +255,18 @@ def quarantined(engine: Engine, repository: str, tried_before: datetime, limit: 
 # ---------------------------------------------------------------- repository state
 
 
+def stored_spellings(engine: Engine, repositories: Sequence[str]) -> tuple[str, ...]:
+    """The names as already stored: GitHub treats ``Acme/API`` and ``acme/api`` as one repository, and
+    so must its rows, whatever the configuration's spelling today."""
+    c = collector_state.c
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(c.repository).where(func.lower(c.repository).in_([r.lower() for r in repositories]))
+        )
+        stored = {name.lower(): name for (name,) in found}
+    return tuple(stored.get(name.lower(), name) for name in repositories)
+
+
 def load_states(engine: Engine, repositories: Iterable[str]) -> dict[str, RepoState]:
     names = list(repositories)
     c = collector_state.c

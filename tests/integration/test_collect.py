@@ -437,3 +437,13 @@ def test_an_edit_is_not_missed_when_our_clock_runs_ahead_of_githubs(engine, fake
     fake_github.update_pull("acme/api", 1, updated_at=github_now + timedelta(minutes=1), title="edited")
     collect(engine, fake_github, ["acme/api"], now=github_now + timedelta(minutes=30))
     assert rows(engine, "SELECT title FROM pull_requests") == [("edited",)]
+
+
+def test_a_repository_respelt_in_the_configuration_is_still_one_repository(engine, fake_github, team):
+    add(fake_github, "Acme/API", *[merged_pull(n) for n in range(1, 6)])
+    collect(engine, fake_github, ["Acme/API"])
+    fake_github.update_pull("Acme/API", 1, updated_at=NOW + timedelta(hours=1), title="edited")
+    collect(engine, fake_github, ["acme/api"], now=NOW + timedelta(hours=4))  # GitHub ignores the case
+    assert rows(engine, "SELECT DISTINCT repository FROM pull_requests") == [("Acme/API",)]
+    assert rows(engine, "SELECT count(*) FROM pr_metrics") == [(5,)]
+    assert rows(engine, "SELECT title FROM pull_requests WHERE number = 1") == [("edited",)]
