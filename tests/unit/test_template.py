@@ -198,7 +198,9 @@ def test_an_execution_stands_aside_while_another_is_collecting(scale_out):
 def test_concurrent_shards_share_githubs_per_token_pace(scale_out):
     variables = scale_out["ShardCollectorFunction"]["Properties"]["Environment"]["Variables"]
     assert variables["GITHUB_CONCURRENT_RUNS"] == {"Ref": "ShardConcurrency"}
-    assert variables["GITHUB_TOKEN_SECRET_ARN"] == {"Ref": "GitHubTokenSecretArn"}  # the globals still apply
+    assert variables["GITHUB_TOKEN_SECRET_ARN"] == {  # the globals still apply
+        "Fn::If": ["UsesGitHubApp", {"Ref": "AWS::NoValue"}, {"Ref": "GitHubTokenSecretArn"}]
+    }
     single = scale_out["CollectorFunction"]["Properties"]["Environment"]["Variables"]
     assert "GITHUB_CONCURRENT_RUNS" not in single
 
@@ -212,7 +214,9 @@ def test_migrations_run_at_deploy_and_track_the_head_revision(default):
 
 def test_function_environment_uses_the_collectors_variable_names():
     variables = set(source()["Globals"]["Function"]["Environment"]["Variables"])
-    known = {"GITHUB_TOKEN_SECRET_ARN", "DATABASE_URL_SECRET_ARN", "DATABASE_HOST", "DATABASE_NAME", "DATABASE_SSLMODE",
+    known = {"GITHUB_TOKEN_SECRET_ARN", "GITHUB_APP_ID", "GITHUB_APP_INSTALLATION_ID",
+             "GITHUB_APP_PRIVATE_KEY_SECRET_ARN",
+             "DATABASE_URL_SECRET_ARN", "DATABASE_HOST", "DATABASE_NAME", "DATABASE_SSLMODE",
              "GITHUB_API_URL", "REPOSITORIES", "TEAMS_FILE", "LOOKBACK_DAYS", "MAX_WORKERS", "LOG_LEVEL",
              "POWERTOOLS_METRICS_NAMESPACE"}  # fmt: skip
     assert variables == known
@@ -230,3 +234,13 @@ def test_every_checkov_skip_names_a_check_and_says_why():
 
 def test_migrations_never_run_twice_at_once(default):
     assert default["MigrateFunction"]["Properties"]["ReservedConcurrentExecutions"] == 1
+
+
+def test_the_collector_signs_in_with_a_token_or_as_a_github_app_never_both():
+    variables = source()["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["GITHUB_TOKEN_SECRET_ARN"]["Fn::If"][:2] == ["UsesGitHubApp", {"Ref": "AWS::NoValue"}]
+    expected = {"GITHUB_APP_ID": "GitHubAppId", "GITHUB_APP_INSTALLATION_ID": "GitHubAppInstallationId",
+                "GITHUB_APP_PRIVATE_KEY_SECRET_ARN": "GitHubTokenSecretArn"}  # fmt: skip
+    for name, parameter in expected.items():
+        assert variables[name]["Fn::If"] == ["UsesGitHubApp", {"Ref": parameter}, {"Ref": "AWS::NoValue"}]
+    assert source()["Conditions"]["UsesGitHubApp"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "GitHubAppId"}, ""]}]}
