@@ -259,20 +259,20 @@ class SecretsManagerCache:
     """
 
     def __init__(self, ttl_seconds: float = 900.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self._ttl = ttl_seconds
+        self.ttl_seconds = ttl_seconds
         self._clock = clock
         self._values: dict[str, tuple[float, str]] = {}
         self._client: Any = None
 
     def get(self, arn: str) -> str:
         cached = self._values.get(arn)
-        if cached is not None and self._clock() - cached[0] < self._ttl:
+        if cached is not None and self._clock() - cached[0] < self.ttl_seconds:
             return cached[1]
-        value = self._fetch(arn)
+        value = self.fetch(arn)
         self._values[arn] = (self._clock(), value)
         return value
 
-    def _fetch(self, arn: str) -> str:
+    def fetch(self, arn: str) -> str:
         import boto3
         from botocore.exceptions import BotoCoreError, ClientError
 

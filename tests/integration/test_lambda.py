@@ -172,7 +172,7 @@ def test_debug_logs_of_a_warm_container_carry_no_secret(lambda_env, fresh_librar
     monkeypatch.setattr(handler, "SECRETS", SecretsManagerCache(ttl_seconds=0))  # expired on every invocation
     caplog.handler.setLevel(logging.DEBUG)  # sees every record that reaches the root logger
     fetched = []
-    monkeypatch.setattr(SecretsManagerCache, "_fetch", _counting(SecretsManagerCache._fetch, fetched))
+    monkeypatch.setattr(SecretsManagerCache, "fetch", _counting(SecretsManagerCache.fetch, fetched))
     for _ in range(2):  # cold, then warm
         assert handler.handler(SCHEDULED, FakeContext())["status"] == "success"
     assert len(fetched) == 4  # both secrets, fetched again by the warm invocation

@@ -59,7 +59,7 @@ def test_rds_secret_without_host_is_a_clear_error():
 def test_the_ttl_comes_from_the_environment_and_is_validated():
     from collector.config import secrets_cache
 
-    assert secrets_cache({"SECRETS_TTL_SECONDS": "60"})._ttl == 60
+    assert secrets_cache({"SECRETS_TTL_SECONDS": "60"}).ttl_seconds == 60
     with pytest.raises(ConfigError, match="SECRETS_TTL_SECONDS must be an integer"):
         secrets_cache({"SECRETS_TTL_SECONDS": "soon"})
 
@@ -68,7 +68,7 @@ def test_cache_keeps_a_value_for_its_ttl():
     now = [0.0]
     cache = SecretsManagerCache(ttl_seconds=60, clock=lambda: now[0])
     fetched = []
-    cache._fetch = lambda arn: fetched.append(arn) or f"value-{len(fetched)}"
+    cache.fetch = lambda arn: fetched.append(arn) or f"value-{len(fetched)}"
     assert cache.get("arn") == "value-1"
     now[0] = 59
     assert cache.get("arn") == "value-1"
