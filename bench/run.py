@@ -4,6 +4,10 @@ GitHub budget, wall time, memory, database write rate, re-attribution and analys
 each against its physical or contractual floor. The collector runs as a separate process (the CLI,
 exactly as users run it) against the package's fake GitHub, which adds a per-request latency, and a
 real PostgreSQL (``BENCH_DATABASE_URL``, else Docker, else the embedded wheel).
+
+``--only realistic`` runs the realistic-latency backfill alone, and ``--collector`` runs it against
+another checkout of the collector (an older commit, a patched copy): comparisons without a setting
+in the product.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import math
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -21,7 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,6 +51,20 @@ if TYPE_CHECKING:
 
 TOKEN = "bench-token"
 OUT = Path(__file__).parent / "out"
+TIMED_CLI = Path(__file__).parent / "timed_cli.py"
+HOURLY_BUDGET = 5000  # GitHub's primary rate limit for a token, per hour
+PACE = 850  # GITHUB_MAX_REQUESTS_PER_MINUTE's default
+# Migration 0004's statement-level triggers, and the composite foreign key they stand in for: measured
+# against each other in the benchmark's own databases only.
+COMPOSITE_FOREIGN_KEY = (
+    "DROP TRIGGER pr_metrics_check_membership_on_insert ON pr_metrics",
+    "DROP TRIGGER pr_metrics_check_membership_on_update ON pr_metrics",
+    "DROP TRIGGER team_memberships_delete_metrics ON team_memberships",
+    "DROP TRIGGER team_memberships_keep_referenced_keys ON team_memberships",
+    "ALTER TABLE team_memberships ADD UNIQUE (id, team_id)",
+    "ALTER TABLE pr_metrics ADD FOREIGN KEY (membership_id, team_id) REFERENCES team_memberships (id, team_id) "
+    "ON DELETE CASCADE",
+)
 
 
 @dataclass(frozen=True)
@@ -59,12 +78,16 @@ class Scale:
     workers: int
     repeats: int
     analyst_rows: int
+    # The realistic scenario: GitHub's latency for a list page, on a share of the organisation's PRs
+    # (the same repositories, shape, people and workers) so that the backfill stays short.
+    realistic_latency: float
+    realistic_share: float
 
 
 FULL = Scale(repos=50, total_prs=100_000, largest=30_000, teams=12, people=150, latency=0.05, workers=8,
-             repeats=3, analyst_rows=1_000_000)  # fmt: skip
+             repeats=3, analyst_rows=1_000_000, realistic_latency=1.0, realistic_share=0.1)  # fmt: skip
 SMALL = Scale(repos=6, total_prs=1_500, largest=600, teams=4, people=24, latency=0.01, workers=8,
-              repeats=1, analyst_rows=20_000)  # fmt: skip
+              repeats=1, analyst_rows=20_000, realistic_latency=0.05, realistic_share=1.0)  # fmt: skip
 
 
 def median(values: Sequence[float]) -> float:
@@ -121,6 +144,8 @@ class CliRun:
     exit_code: int
     collector_cpu_seconds: float  # the collector process (user + system)
     fake_github_cpu_seconds: float  # this process, which is idle but for serving the fake GitHub
+    # With timed=True: each write transaction as (repository, start, end), from bench/timed_cli.py.
+    writes: list[tuple[str, float, float]] = field(default_factory=list)
 
 
 class PeakMemory:
@@ -158,11 +183,20 @@ class PeakMemory:
         return self._kilobytes / 1024
 
 
-def run_collector(fake: FakeGitHub, env: dict[str, str], *args: str) -> CliRun:
+def run_collector(
+    fake: FakeGitHub, env: dict[str, str], *args: str, budget: int = HOURLY_BUDGET, timed: bool = False
+) -> CliRun:
+    """One CLI command in its own process. Each starts with ``budget`` of GitHub's hourly rate limit left
+    (runs are hours apart in life). ``timed`` runs bench/timed_cli.py, which times the write transactions."""
     fake.clear_log()
+    fake.rate_limit = fake.rate_remaining = budget
+    program = [str(TIMED_CLI)] if timed else ["-m", "collector"]
+    handle, name = tempfile.mkstemp(prefix="dora-bench-writes-", suffix=".json")
+    os.close(handle)
+    times = Path(name)
     cpu_before = time.process_time()
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "collector", *args], env=env,
+    process = subprocess.Popen([sys.executable, *program, *args], env={**env, "BENCH_WRITE_TIMES": str(times)},
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
     peak = PeakMemory(process.pid)
     assert process.stderr is not None
@@ -171,6 +205,8 @@ def run_collector(fake: FakeGitHub, env: dict[str, str], *args: str) -> CliRun:
     peak.stop()
     wall = time.monotonic() - started
     process.returncode = os.waitstatus_to_exitcode(status)
+    writes = json.loads(times.read_text() or "[]")
+    times.unlink()
     if process.returncode != 0:
         raise SystemExit(f"collector exited {process.returncode}: {stderr.decode()[-2000:]}")
     log = list(fake.requests)
@@ -187,6 +223,7 @@ def run_collector(fake: FakeGitHub, env: dict[str, str], *args: str) -> CliRun:
         exit_code=process.returncode,
         collector_cpu_seconds=usage.ru_utime + usage.ru_stime,
         fake_github_cpu_seconds=time.process_time() - cpu_before,
+        writes=[(repo, start, end) for repo, start, end in writes],
     )
 
 
@@ -206,6 +243,18 @@ def last_run_duration(engine: Engine) -> float:
                 )
             ).scalar_one()
         )
+
+
+def last_run_status(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(
+            conn.execute(text("SELECT status FROM collector_runs ORDER BY started_at DESC LIMIT 1")).scalar_one()
+        )
+
+
+def stored_prs(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM pull_requests")).scalar_one())
 
 
 def reset_collected(engine: Engine) -> None:
@@ -284,6 +333,169 @@ def _copy_rate(engine: Engine, page_list: list[list[PullRequest]], index: Any) -
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE scratch_pull_requests, scratch_pr_metrics"))
     return (len(prs) + len(metrics)) / elapsed
+
+
+def use_composite_foreign_key(engine: Engine) -> None:
+    """Replace migration 0004's triggers with the composite foreign key they stand in for (this database only)."""
+    with engine.begin() as conn:
+        for statement in COMPOSITE_FOREIGN_KEY:
+            conn.execute(text(statement))
+
+
+# ---------------------------------------------------------------- the realistic-latency backfill
+
+
+def realistic_scale(scale: Scale) -> Scale:
+    """A page takes ``realistic_latency``; the organisation keeps its repositories, people, workers and
+    heavy-tailed shape, with ``realistic_share`` of the PRs, so the backfill still takes a minute or so."""
+    return replace(scale, total_prs=round(scale.total_prs * scale.realistic_share),
+                   largest=round(scale.largest * scale.realistic_share), latency=scale.realistic_latency)  # fmt: skip
+
+
+def importable_copy(checkout: Path, workdir: Path) -> Path:
+    """A checkout's collector laid out as an install lays it out (``migrations/`` and ``sql/`` inside the
+    package), under a directory that ``PYTHONPATH`` puts ahead of the installed collector."""
+    root = workdir / "collector-under-test"
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(checkout / "collector", root / "collector", ignore=ignore)
+    shutil.copytree(checkout / "migrations", root / "collector" / "migrations", ignore=ignore)
+    shutil.copytree(checkout / "sql", root / "collector" / "sql", ignore=ignore)
+    return root
+
+
+def in_order(org: SampleOrg, order: str) -> list[str]:
+    """``configured``: as generated (sizes shuffled); ``largest-last``: the worst place for the longest listing
+    when repositories are taken in order."""
+    repos = list(org.repositories)
+    if order == "largest-last":
+        largest = max(repos, key=lambda r: len(org.pulls[r]))
+        repos = [*(r for r in repos if r != largest), largest]
+    return repos
+
+
+def write_share(writes: Sequence[tuple[str, float, float]], repository: str, run_seconds: float) -> dict[str, float]:
+    """The write transactions' time against the run's: summed over workers (it bounds the database's
+    share from above), while any transaction was open, and on the longest listing, the run's critical path."""
+    spans = sorted((start, end) for _, start, end in writes)
+    busy, reach = 0.0, -math.inf
+    for start, end in spans:
+        busy += max(0.0, end - max(start, reach))
+        reach = max(reach, end)
+    each = [end - start for start, end in spans] or [0.0]
+    largest = sum(end - start for repo, start, end in writes if repo == repository)
+    return {"write_transactions": len(spans), "write_seconds": sum(each), "write_busy_seconds": busy,
+            "write_p50_seconds": median(each), "write_max_seconds": max(each),
+            "largest_repository_write_seconds": largest,
+            "database_share": sum(each) / run_seconds, "database_busy_share": busy / run_seconds}  # fmt: skip
+
+
+def realistic_backfill(
+    scale: Scale,
+    seed: int,
+    server_url: str,
+    say: Callable[[str], None],
+    *,
+    collector: Path | None = None,
+    order: str = "configured",
+    foreign_key: bool = True,
+) -> dict[str, Any]:
+    """The backfill at a realistic page latency, through the CLI, against its ideal; with migration 0004's
+    triggers and then (``foreign_key``) with the composite foreign key instead."""
+    real = realistic_scale(scale)
+    org = build_org(real, seed)
+    stats = listing_stats(org)
+    largest_repo = max(stats["pages"], key=stats["pages"].get)
+    largest_pages, total_pages = stats["pages"][largest_repo], sum(stats["pages"].values())
+    ideal = max(largest_pages, total_pages / real.workers) * real.latency
+    workdir = Path(tempfile.mkdtemp(prefix="dora-bench-realistic-"))
+    teams_file = workdir / "teams.json"
+    teams_file.write_text(json.dumps(org.teams_document))
+    database_url = create_database(server_url, prefix="dora_bench_realistic")
+    engine = store.make_engine(database_url, pool_size=2)
+    results: dict[str, Any] = {
+        "collector": str(collector) if collector else "this checkout",
+        "order": order,
+        "latency": real.latency,
+        "prs": stats["prs"],
+        "largest_repository_pages": largest_pages,
+        "total_pages": total_pages,
+        "largest_repository_position": in_order(org, order).index(largest_repo),
+        "ideal_seconds": ideal,
+    }
+    try:
+        with FakeGitHub(tokens=[TOKEN], latency=real.latency) as fake:
+            org.serve(fake)
+            env = collector_env(database_url, fake, in_order(org, order), teams_file, real.workers, PACE)
+            if collector is not None:
+                env["PYTHONPATH"] = str(importable_copy(collector, workdir))
+            run_collector(fake, env, "migrate", timed=True)  # the schema of the collector under test
+            kinds = [("triggers", None), ("composite_fk", use_composite_foreign_key)] if foreign_key else [
+                ("triggers", None)]  # fmt: skip
+            for kind, prepare in kinds:
+                if prepare is not None:
+                    prepare(engine)
+                say(f"realistic backfill ({real.latency:g} s a page, {stats['prs']} PRs, {order} order, "
+                    f"{kind}), {real.repeats}x")  # fmt: skip
+                results[kind] = _realistic_runs(engine, fake, env, real, ideal, largest_repo)
+    finally:
+        engine.dispose()
+        drop_database(server_url, database_url)
+        shutil.rmtree(workdir, ignore_errors=True)
+    return results
+
+
+def _realistic_runs(
+    engine: Engine, fake: FakeGitHub, env: dict[str, str], scale: Scale, ideal: float, largest_repo: str
+) -> dict[str, Any]:
+    runs = []
+    for _ in range(scale.repeats):
+        reset_collected(engine)
+        run = run_collector(fake, env, "run", "--since", "2000-01-01", timed=True)
+        seconds = last_run_duration(engine)
+        runs.append({"run_seconds": seconds, "process_wall_seconds": run.wall_seconds, "requests": run.requests,
+                     "max_in_flight": run.max_in_flight, "peak_requests_per_minute": run.peak_requests_per_minute,
+                     **write_share(run.writes, largest_repo, seconds)})  # fmt: skip
+    seconds = median([r["run_seconds"] for r in runs])
+    floor = paced_floor_seconds(runs[-1]["requests"], PACE, ideal, scale.latency)
+    return {
+        "run_seconds": seconds,
+        "floor_seconds": floor,  # max(latency ideal, pacing floor)
+        "ratio_to_floor": seconds / floor,
+        **{key: median([r[key] for r in runs]) for key in ("process_wall_seconds", "write_seconds",
+           "write_busy_seconds", "largest_repository_write_seconds", "database_share", "database_busy_share")},
+        "runs": runs,
+    }  # fmt: skip
+
+
+# ---------------------------------------------------------------- a backfill over several runs
+
+
+def multi_run_backfill(engine: Engine, fake: FakeGitHub, env: dict[str, str], one_pass: int,
+                       complete_prs: int) -> dict[str, Any]:  # fmt: skip
+    """A backfill that GitHub's hourly budget splits over several runs: each run stops ``partial`` when the
+    budget is down to GITHUB_RATE_LIMIT_RESERVE_PERCENT (10 %), and the next hour's run resumes it."""
+    budget = max(10, one_pass // 3)
+    reset_collected(engine)
+    runs: list[CliRun] = []
+    while not runs or last_run_status(engine) == "partial":
+        if len(runs) == 50:
+            raise SystemExit("the multi-run backfill did not finish in 50 runs")
+        runs.append(run_collector(fake, env, "run", "--since", "2000-01-01", budget=budget))
+    requests = sum(r.requests for r in runs)
+    counted = sum(r.counted_requests for r in runs)
+    return {
+        "budget_per_run": budget,
+        "runs": len(runs),
+        "status": last_run_status(engine),
+        "requests": requests,
+        "counted_requests": counted,
+        "not_modified": sum(r.not_modified for r in runs),
+        "one_pass_requests": one_pass,  # the one-run backfill's
+        "ratio_to_one_pass": requests / one_pass,
+        "counted_ratio_to_one_pass": counted / one_pass,
+        "stored_prs": stored_prs(engine),
+        "complete": stored_prs(engine) == complete_prs,
+    }
 
 
 # ---------------------------------------------------------------- re-attribution
@@ -408,11 +620,11 @@ def _latencies(engine: Engine, sql: str, count: int) -> dict[str, float]:
 # ---------------------------------------------------------------- the whole benchmark
 
 
-def collector_env(database_url: str, fake: FakeGitHub, org: SampleOrg, teams_file: Path, workers: int,
+def collector_env(database_url: str, fake: FakeGitHub, repositories: Sequence[str], teams_file: Path, workers: int,
                   per_minute: int) -> dict[str, str]:  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DATABASE_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DATABASE_", "PYTHONPATH"))}
     env.update(DATABASE_URL=database_url, GITHUB_TOKEN=TOKEN, GITHUB_API_URL=fake.base_url,
-               REPOSITORIES=",".join(org.repositories), TEAMS_FILE=str(teams_file), MAX_WORKERS=str(workers),
+               REPOSITORIES=",".join(repositories), TEAMS_FILE=str(teams_file), MAX_WORKERS=str(workers),
                GITHUB_MAX_REQUESTS_PER_MINUTE=str(per_minute), LOG_LEVEL="WARNING")  # fmt: skip
     return env
 
@@ -437,16 +649,17 @@ def benchmark(scale: Scale, seed: int, server_url: str, say: Callable[[str], Non
             ideal = max(largest_pages, total_pages / scale.workers) * scale.latency
 
             say("backfill, requests paced under GitHub's secondary limit (the default)")
-            env = collector_env(database_url, fake, org, teams_file, scale.workers, 850)
+            env = collector_env(database_url, fake, org.repositories, teams_file, scale.workers, PACE)
             reset_collected(engine)
             paced = run_collector(fake, env, "run", "--since", since)
             paced_seconds = last_run_duration(engine)
-            paced_floor = paced_floor_seconds(paced.requests, 850, ideal, scale.latency)
+            paced_floor = paced_floor_seconds(paced.requests, PACE, ideal, scale.latency)
+            complete_prs = stored_prs(engine)
             results["backfill_paced"] = {**asdict(paced), "run_seconds": paced_seconds, "floor_seconds": paced_floor,
                                          "ratio_to_floor": paced_seconds / paced_floor}  # fmt: skip
 
             say(f"backfill, unpaced, {scale.repeats}x (wall time vs the latency-bound ideal)")
-            env_unpaced = collector_env(database_url, fake, org, teams_file, scale.workers, 0)
+            env_unpaced = collector_env(database_url, fake, org.repositories, teams_file, scale.workers, 0)
             runs, durations = [], []
             for _ in range(scale.repeats):
                 reset_collected(engine)
@@ -472,6 +685,9 @@ def benchmark(scale: Scale, seed: int, server_url: str, say: Callable[[str], Non
                 "collector_cpu_seconds": median([r.collector_cpu_seconds for r in runs]),
                 "fake_github_cpu_seconds": median([r.fake_github_cpu_seconds for r in runs]),
             }
+
+            say("backfill over several runs, GitHub's hourly budget a third of one pass")
+            results["multi_run_backfill"] = multi_run_backfill(engine, fake, env, paced.requests, complete_prs)
 
             say(f"quiet incremental run, {scale.repeats}x")
             quiet = [run_collector(fake, env, "run") for _ in range(scale.repeats)]
@@ -503,65 +719,99 @@ def benchmark(scale: Scale, seed: int, server_url: str, say: Callable[[str], Non
             say("database write rate: the upsert path vs COPY of the same rows")
             page_list = to_models(org, limit=min(stats["prs"], 30_000))
             results["write_rate"] = write_rates(engine, page_list, scale.repeats)
+
+            say("database write rate with a composite foreign key instead of migration 0004's triggers")
+            use_composite_foreign_key(engine)
+            results["write_rate_composite_fk"] = write_rates(engine, page_list, scale.repeats)
     finally:
         engine.dispose()
         drop_database(server_url, database_url)
+    results["realistic"] = realistic_backfill(scale, seed, server_url, say)
     say(f"analyst queries at {scale.analyst_rows} pr_metrics rows")
     results["analyst"] = analyst_queries(server_url, scale.analyst_rows, scale.repeats)
     return results
 
 
-TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], float], float, str]] = [
-    ("backfill requests / floor", "backfill", lambda r: r["backfill"]["ratio_to_floor"], 1.02, "<="),
-    ("quiet run requests per repository", "quiet", lambda r: r["quiet"]["requests_per_repository"], 1.0, "<="),
+# (what, how to read it from the results, limit, comparison); a limit of None is reported, not judged.
+TARGETS: list[tuple[str, Callable[[dict[str, Any]], float], float | None, str]] = [
+    ("backfill requests / floor", lambda r: r["backfill"]["ratio_to_floor"], 1.02, "<="),
+    ("multi-run backfill requests / one pass", lambda r: r["multi_run_backfill"]["ratio_to_one_pass"], None, ""),
     (
-        "quiet run counted requests per repository",
-        "quiet",
-        lambda r: r["quiet"]["counted_requests_per_repository"],
-        0.1,
+        "multi-run backfill counted requests / one pass",
+        lambda r: r["multi_run_backfill"]["counted_ratio_to_one_pass"],
+        None,
+        "",
+    ),
+    ("quiet run requests per repository", lambda r: r["quiet"]["requests_per_repository"], 1.0, "<="),
+    ("quiet run counted requests per repository", lambda r: r["quiet"]["counted_requests_per_repository"], 0.1, "<="),
+    ("quiet run wall seconds", lambda r: r["quiet"]["wall_seconds"], 3.0, "<="),
+    # The benchmark decision: the wall-time target is max(latency ideal, pacing floor) under GitHub's
+    # secondary limit, and the default (paced) run is judged against it.
+    ("backfill wall / max(latency ideal, pacing floor)", lambda r: r["backfill_paced"]["ratio_to_floor"], 1.25, "<="),
+    (
+        "realistic-latency backfill wall / max(latency ideal, pacing floor)",
+        lambda r: r["realistic"]["triggers"]["ratio_to_floor"],
+        1.25,
         "<=",
     ),
-    ("quiet run wall seconds", "quiet", lambda r: r["quiet"]["wall_seconds"], 3.0, "<="),
-    ("backfill wall / ideal (unpaced)", "backfill", lambda r: r["backfill"]["ratio_to_ideal"], 1.25, "<="),
-    ("backfill paced wall / floor", "backfill", lambda r: r["backfill_paced"]["ratio_to_floor"], 1.25, "<="),
-    ("backfill max concurrent requests", "backfill", lambda r: r["backfill"]["max_in_flight"], 100, "<"),
     (
-        "paced backfill peak requests per minute",
-        "backfill",
-        lambda r: r["backfill_paced"]["peak_requests_per_minute"],
-        900,
-        "<",
-    ),
-    ("upsert rate / COPY rate", "write", lambda r: r["write_rate"]["ratio"], 0.5, ">="),
-    ("backfill peak RSS MB", "backfill", lambda r: r["backfill"]["peak_rss_mb"], 256, "<="),
-    ("re-attribution seconds", "reattribution", lambda r: r["reattribution"]["seconds"], 10, "<="),
-    ("re-attribution GitHub requests", "reattribution", lambda r: r["reattribution"]["github_requests"], 0, "<="),
-    ("one-team velocity p95 ms", "analyst", lambda r: r["analyst"]["one_team_12_weeks_velocity"]["p95_ms"], 50, "<="),
-    (
-        "all-teams lead time p95 ms",
-        "analyst",
-        lambda r: r["analyst"]["all_teams_12_months_lead_time"]["p95_ms"],
-        500,
+        "realistic-latency backfill write transactions / wall",
+        lambda r: r["realistic"]["triggers"]["database_share"],
+        0.10,
         "<=",
     ),
+    ("backfill max concurrent requests", lambda r: r["backfill"]["max_in_flight"], 100, "<"),
+    ("paced backfill peak requests per minute", lambda r: r["backfill_paced"]["peak_requests_per_minute"], 900, "<"),
+    ("upsert rate / COPY rate", lambda r: r["write_rate"]["ratio"], 0.5, ">="),
+    ("backfill peak RSS MB", lambda r: r["backfill"]["peak_rss_mb"], 256, "<="),
+    ("re-attribution seconds", lambda r: r["reattribution"]["seconds"], 10, "<="),
+    ("re-attribution GitHub requests", lambda r: r["reattribution"]["github_requests"], 0, "<="),
+    ("one-team velocity p95 ms", lambda r: r["analyst"]["one_team_12_weeks_velocity"]["p95_ms"], 50, "<="),
+    ("all-teams lead time p95 ms", lambda r: r["analyst"]["all_teams_12_months_lead_time"]["p95_ms"], 500, "<="),
 ]
+SMALL_NOTE = (
+    "--small: a smoke run at a fraction of the organisation (and 50 ms for the realistic latency), so that "
+    "every scenario keeps running in CI. It judges no target: they hold at full scale only (python -m bench)."
+)
 
 
-def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
+def verdicts(results: dict[str, Any], *, judged: bool = True) -> list[dict[str, Any]]:
     rows = []
-    for name, _, get, target, op in TARGETS:
+    for name, get, target, op in TARGETS:
         value = get(results)
-        met = {"<=": value <= target, "<": value < target, ">=": value >= target}[op]
-        rows.append({"target": name, "value": round(value, 3), "limit": f"{op} {target}", "met": met})
+        met = None
+        if judged and target is not None:
+            met = {"<=": value <= target, "<": value < target, ">=": value >= target}[op]
+        limit = "reported" if target is None else f"{op} {target}"
+        rows.append({"target": name, "value": round(value, 3), "limit": limit, "met": met})
     return rows
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    widths = [max(len(str(r[k])) for r in [*rows, {"target": "target", "value": "value", "limit": "target",
-              "met": "met"}]) for k in ("target", "value", "limit", "met")]  # fmt: skip
+    shown = [{**r, "met": {True: "yes", False: "NO", None: "-"}[r["met"]]} for r in rows]
+    keys = ("target", "value", "limit", "met")
+    widths = [max(len(str(r[k])) for r in [*shown, {k: k for k in keys}]) for k in keys]
     lines = [f"{'target':<{widths[0]}}  {'value':>{widths[1]}}  {'limit':<{widths[2]}}  met"]
-    lines += [f"{r['target']:<{widths[0]}}  {r['value']!s:>{widths[1]}}  {r['limit']:<{widths[2]}}  "
-              f"{'yes' if r['met'] else 'NO'}" for r in rows]  # fmt: skip
+    lines += [f"{r['target']:<{widths[0]}}  {r['value']!s:>{widths[1]}}  {r['limit']:<{widths[2]}}  {r['met']}"
+              for r in shown]  # fmt: skip
+    return "\n".join(lines)
+
+
+def realistic_summary(realistic: dict[str, Any]) -> str:
+    r = realistic
+    # fmt: off
+    lines = [f"realistic backfill ({r['collector']}, {r['order']} order, largest listing at position "
+             f"{r['largest_repository_position']}): {r['prs']} PRs in {r['total_pages']} pages, the largest "
+             f"{r['largest_repository_pages']}; {r['latency']:g} s a page, ideal {r['ideal_seconds']:.1f} s"]
+    for kind in ("triggers", "composite_fk"):
+        if kind in realistic:
+            k = realistic[kind]
+            each = [round(x["run_seconds"], 2) for x in k["runs"]]
+            lines.append(f"  {kind}: run {k['run_seconds']:.2f} s {each}, {k['ratio_to_floor']:.3f} x max(ideal, "
+                         f"pacing floor); write transactions {k['write_seconds']:.2f} s summed "
+                         f"({k['database_share']:.1%} of the run; {k['database_busy_share']:.1%} with one open), "
+                         f"{k['largest_repository_write_seconds']:.2f} s on the largest listing")
+    # fmt: on
     return "\n".join(lines)
 
 
@@ -569,16 +819,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--small", action="store_true", help="a few seconds' version (CI), not the targets' scale")
     parser.add_argument("--seed", type=int, default=20261122)
-    parser.add_argument("--json", type=Path, help="where to write the results (default bench/out/<size>.json)")
+    parser.add_argument("--json", type=Path, help="where to write the results (default bench/out/<name>.json)")
+    parser.add_argument("--only", choices=["realistic"], help="run this scenario alone, with triggers only")
+    parser.add_argument("--collector", type=Path, help="with --only: a checkout whose collector to run instead")
+    parser.add_argument("--order", choices=["configured", "largest-last"], default="configured",
+                        help="with --only: the order of REPOSITORIES (default: as generated)")  # fmt: skip
+    parser.add_argument("--share", type=float, help="with --only: the share of the organisation's PRs (full: 0.1)")
+    parser.add_argument("--repeats", type=int, help="with --only: runs to take the median of (full: 3)")
     args = parser.parse_args(argv)
+    if args.only is None and (args.collector or args.order != "configured" or args.share or args.repeats):
+        parser.error("--collector, --order, --share and --repeats go with --only realistic")
     scale = SMALL if args.small else FULL
+    if args.share:
+        scale = replace(scale, realistic_share=args.share)
+    if args.repeats:
+        scale = replace(scale, repeats=args.repeats)
 
     def say(message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
     started = time.monotonic()
     with postgres_server(os.environ.get("BENCH_DATABASE_URL")) as server_url:
-        results = benchmark(scale, args.seed, server_url, say)
+        if args.only:
+            results = {"realistic": realistic_backfill(scale, args.seed, server_url, say, collector=args.collector,
+                                                       order=args.order, foreign_key=False)}  # fmt: skip
+        else:
+            results = benchmark(scale, args.seed, server_url, say)
         with psycopg.connect(_libpq(server_url)) as conn:
             server_version = conn.execute("SHOW server_version").fetchone()
     report = {
@@ -593,12 +859,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "duration_seconds": round(time.monotonic() - started, 1),
         "results": results,
-        "verdicts": verdicts(results),
     }
-    out = args.json or OUT / ("small.json" if args.small else "full.json")
+    if not args.only:
+        report["verdicts"] = verdicts(results, judged=not args.small)
+    name = f"{args.only}-{'small' if args.small else 'full'}" if args.only else "small" if args.small else "full"
+    out = args.json or OUT / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=str))
-    print(table(report["verdicts"]))
+    if args.small:
+        print(SMALL_NOTE)
+    if not args.only:
+        print(table(report["verdicts"]))
+    print(realistic_summary(results["realistic"]))
     print(f"\nresults: {out}")
     return 0
 

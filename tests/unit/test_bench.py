@@ -1,0 +1,19 @@
+"""The benchmark's own arithmetic (bench/run.py), which its reported shares and orders rest on."""
+
+import pytest
+
+from bench.run import write_share
+
+
+def test_write_share_counts_overlapping_transactions_once_when_busy_and_each_when_summed():
+    writes = [("o/big", 0.0, 2.0), ("o/small", 1.0, 3.0), ("o/small", 5.0, 6.0)]
+    share = write_share(writes, "o/big", run_seconds=10.0)
+    assert share["write_seconds"] == pytest.approx(5.0)  # 2 + 2 + 1, an upper bound on database time
+    assert share["write_busy_seconds"] == pytest.approx(4.0)  # [0, 3] and [5, 6]
+    assert share["largest_repository_write_seconds"] == pytest.approx(2.0)
+    assert share["database_share"] == pytest.approx(0.5)
+    assert share["write_transactions"] == 3
+
+
+def test_write_share_of_a_run_without_writes_is_zero():
+    assert write_share([], "o/big", run_seconds=10.0)["database_share"] == 0.0
