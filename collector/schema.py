@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Double,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -54,6 +55,7 @@ team_memberships = Table(
     Column("left_at", TZ),
     Column("created_at", TZ, nullable=False, server_default=func.now()),
     UniqueConstraint("team_id", "github_username", "joined_at"),
+    UniqueConstraint("id", "team_id", name="uq_team_memberships_id_team"),  # what pr_metrics references
     CheckConstraint("allocation_weight > 0 AND allocation_weight <= 1", name="ck_membership_weight"),
     CheckConstraint("left_at IS NULL OR left_at > joined_at", name="ck_membership_interval"),
     Index("ix_team_memberships_login", text("lower(github_username)")),
@@ -85,8 +87,7 @@ pr_metrics = Table(
     "pr_metrics",
     metadata,
     Column("id", BigInteger, primary_key=True),
-    # Both reference one membership of that team: checked per statement by triggers (migration 0004),
-    # not by foreign keys, which cost a lookup and a row lock per written row.
+    # Together they name one membership of that team (a composite foreign key, migration 0007).
     Column("team_id", Integer, nullable=False),
     Column("membership_id", Integer, nullable=False),
     Column("repository", Text, nullable=False),
@@ -100,6 +101,12 @@ pr_metrics = Table(
     Column("state", Text, nullable=False),
     Column("created_date", Date, nullable=False),
     Column("allocation_weight", WEIGHT, nullable=False),
+    ForeignKeyConstraint(
+        ["membership_id", "team_id"],
+        ["team_memberships.id", "team_memberships.team_id"],
+        ondelete="CASCADE",
+        name="fk_pr_metrics_membership",
+    ),
     UniqueConstraint("team_id", "repository", "pr_number"),
     Index("ix_pr_metrics_pr", "repository", "pr_number"),
     Index("ix_pr_metrics_team_merged", "team_id", "merged_at"),

@@ -384,7 +384,7 @@ def memberships(engine: Engine) -> list[Membership]:
 
 def _sync_team_rows(conn: Connection, specs: Sequence[TeamSpec]) -> int:
     names = [s.name for s in specs]
-    # Cascades to memberships, whose trigger deletes their pr_metrics rows (migration 0004).
+    # Cascades to memberships, and through the foreign key to their pr_metrics rows.
     removed = conn.execute(delete(teams).where(teams.c.name.not_in(names))).rowcount
     if specs:
         stmt = insert(teams)
