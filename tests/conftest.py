@@ -71,3 +71,11 @@ def engine(session_engine: Engine) -> Engine:
 def fake_github() -> Iterator[FakeGitHub]:
     with FakeGitHub() as fake:
         yield fake
+
+
+@pytest.fixture
+def team(engine: Engine) -> None:
+    """One team, platform, of alice and bob since 2020."""
+    from tests.helpers import member, sync, team_doc
+
+    sync(engine, team_doc(("platform", [member("alice"), member("bob")])))

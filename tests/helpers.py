@@ -56,6 +56,14 @@ def open_pull(number: int, user: str = "alice", *, created: datetime, draft: boo
     return FakePull(number, f"PR {number}", user, created, created, state="open", draft=draft)
 
 
+def add(fake: FakeGitHub, repo: str, *pulls: FakePull, default_branch: str = "main") -> None:
+    """The repository (once) and its pull requests, on the fake GitHub."""
+    if repo.lower() not in fake.repos:
+        fake.add_repo(repo, default_branch=default_branch)
+    for pull in pulls:
+        fake.add_pull(repo, pull)
+
+
 def team_doc(*teams: tuple[str, list[dict[str, Any]]]) -> dict[str, Any]:
     return {"teams": [{"name": name, "description": None, "members": members} for name, members in teams]}
 

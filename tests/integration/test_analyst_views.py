@@ -7,17 +7,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 
-from tests.helpers import at, collect, member, merged_pull, open_pull, rows, sync, team_doc
+from tests.helpers import add, at, collect, member, merged_pull, open_pull, rows, sync, team_doc
 
 GRANTED_VIEWS = ("view_team_velocity", "view_dora_lead_time", "view_pr_attribution", "view_unattributed_prs",
                  "view_unmapped_authors", "view_open_pr_age")  # fmt: skip
-
-
-def add(fake, repo, *pulls):
-    if repo.lower() not in fake.repos:
-        fake.add_repo(repo)
-    for pull in pulls:
-        fake.add_pull(repo, pull)
 
 
 def test_low_sample_flags_months_under_the_threshold_and_follows_the_setting(engine, fake_github):

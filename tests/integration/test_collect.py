@@ -11,19 +11,7 @@ from collector.deadline import Deadline
 from collector.errors import DatabaseError
 from collector.github_api import GitHubClientFactory
 from collector.testing.fake_github import FakePull, Fault
-from tests.helpers import NOW, collect, member, merged_pull, open_pull, rows, snapshot, sync, team_doc
-
-
-@pytest.fixture
-def team(engine):
-    sync(engine, team_doc(("platform", [member("alice"), member("bob")])))
-
-
-def add(fake, repo, *pulls, default_branch="main"):
-    if repo.lower() not in fake.repos:
-        fake.add_repo(repo, default_branch=default_branch)
-    for pull in pulls:
-        fake.add_pull(repo, pull)
+from tests.helpers import NOW, add, collect, merged_pull, open_pull, rows, snapshot
 
 
 def closed_unmerged(number, user="alice"):

@@ -8,19 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from collector.testing.fake_github import Fault
-from tests.helpers import NOW, collect, member, merged_pull, rows, sync, team_doc
-
-
-@pytest.fixture
-def team(engine):
-    sync(engine, team_doc(("platform", [member("alice"), member("bob")])))
-
-
-def add(fake, repo, *pulls):
-    if repo.lower() not in fake.repos:
-        fake.add_repo(repo)
-    for pull in pulls:
-        fake.add_pull(repo, pull)
+from tests.helpers import NOW, add, collect, merged_pull, rows
 
 
 def hostile(number, **overrides):

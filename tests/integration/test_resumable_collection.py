@@ -8,19 +8,16 @@ from sqlalchemy import text
 from collector.github_api import GitHubClientFactory
 from collector.pipeline import run
 from collector.testing.fake_github import Fault
-from tests.helpers import FAST_RETRY, NOW, collect, member, merged_pull, rows, settings_for, snapshot, sync, team_doc
-
-
-@pytest.fixture
-def team(engine):
-    sync(engine, team_doc(("platform", [member("alice"), member("bob")])))
-
-
-def add(fake, repo, *pulls):
-    if repo.lower() not in fake.repos:
-        fake.add_repo(repo)
-    for pull in pulls:
-        fake.add_pull(repo, pull)
+from tests.helpers import (
+    FAST_RETRY,
+    NOW,
+    add,
+    collect,
+    merged_pull,
+    rows,
+    settings_for,
+    snapshot,
+)
 
 
 def hourly(first, last):

@@ -12,18 +12,7 @@ from collector.errors import DatabaseError
 from collector.github_api import GitHubClientFactory
 from collector.pipeline import run
 from collector.testing.fake_github import Fault
-from tests.helpers import NOW, collect, member, merged_pull, rows, settings_for, sync, team_doc
-
-
-@pytest.fixture
-def team(engine):
-    sync(engine, team_doc(("platform", [member("alice"), member("bob")])))
-
-
-def add(fake, repo, *pulls):
-    fake.add_repo(repo)
-    for pull in pulls:
-        fake.add_pull(repo, pull)
+from tests.helpers import NOW, add, collect, member, merged_pull, rows, settings_for, team_doc
 
 
 def test_a_run_killed_earlier_is_marked_abandoned_by_the_next(engine, fake_github, team):
