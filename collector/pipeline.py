@@ -187,6 +187,7 @@ def _sweep(ctx: _Run, repo: _Repository, sweep: Sweep, page_limit: int | None) -
     client = ctx.github.client()
     if sweep.next_page is None:  # a history sweep starts where the listing crosses its upper bound
         repo.state = cursor.started_at(repo.state, sweep, find_page(client, repo.name, sweep.upper))
+        store.save_state(ctx.engine, repo.name, repo.state, ctx.run_id)  # the search is not repeated
         sweep = repo.state.sweep or sweep
     batch = _Batch(repo.state)
     try:

@@ -169,3 +169,19 @@ def test_ctrl_c_closes_the_ledger_row_and_keeps_what_was_written(engine, fake_gi
     assert rows(engine, "SELECT status, error FROM collector_runs") == [("failed", "interrupted")]
     assert rows(engine, "SELECT sweep_next_page FROM collector_state") == [(3,)]
     assert rows(engine, "SELECT count(*) FROM pull_requests") == [(200,)]
+
+
+def test_a_history_sweeps_start_once_found_is_kept_when_the_budget_ends_the_run(engine, fake_github, team):
+    add(fake_github, "acme/api", *hourly(1, 1001))
+    collect(engine, fake_github, ["acme/api"], since=NOW - timedelta(hours=240))
+    later, since = NOW + timedelta(hours=1), NOW - timedelta(hours=960)
+    # A free 304, then the search (pages 1, 5, 3, 2): the budget ends the run before page 3 is read.
+    assert run_with_budget(engine, fake_github, ["acme/api"], 4, now=later, since=since).status == "partial"
+    assert rows(engine, "SELECT sweep_kind, sweep_next_page, sweep_pages_read FROM collector_state") == [
+        ("history", 3, 0)
+    ]
+    fake_github.clear_log()
+    assert run_with_budget(engine, fake_github, ["acme/api"], 50, now=later, since=since).status == "success"
+    # The sweep in progress goes on at page 3 without a new search; then the top sweep's free 304.
+    pages = [(r.query["page"], r.status) for r in fake_github.pull_requests_log()]
+    assert pages == [*[(str(p), 200) for p in range(3, 11)], ("1", 304)]
