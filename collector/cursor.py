@@ -40,6 +40,10 @@ class Sweep:
     next_page: int | None  # the next page to read; None: still to be found (a history sweep)
     pages_read: int = 0  # pages committed by this sweep so far, across runs
 
+    def fresh_first_page(self, page: int) -> bool:
+        """A top sweep's first page, read for the first time: it speaks for the time the sweep began."""
+        return self.kind == "top" and self.pages_read == 0 and page == 1
+
     def resume_page(self, *, new_run: bool) -> int:
         """Where a run picks the sweep up: one page before the next when an earlier run read some."""
         assert self.next_page is not None
@@ -94,6 +98,12 @@ def next_sweep(state: RepoState, now: datetime, *, top_done: bool = False) -> Sw
     return None
 
 
+def etag_to_send(state: RepoState, sweep: Sweep, page: int) -> str | None:
+    """Only a fresh top sweep's first page is conditional: a 304 then means nothing changed since the
+    stored ETag (taken at the watermark), and costs no rate limit."""
+    return state.etag if sweep.fresh_first_page(page) and state.watermark is not None else None
+
+
 def belongs(sweep: Sweep, updated_at: datetime) -> bool:
     """A PR read by a sweep is its to write when updated at or after its lower bound; newer ones are
     written too (they are GitHub's current facts), older ones belong to no sweep of this run."""
@@ -102,8 +112,7 @@ def belongs(sweep: Sweep, updated_at: datetime) -> bool:
 
 def after_page(state: RepoState, sweep: Sweep, facts: PageFacts) -> RepoState:
     """The state once the page is committed: the sweep moves on, or completes."""
-    # Only the first read of a top sweep's first page speaks for the time the sweep began (``upper``).
-    fresh_first_page = sweep.kind == "top" and sweep.pages_read == 0 and facts.page == 1
+    fresh_first_page = sweep.fresh_first_page(facts.page)
     if fresh_first_page and facts.server_time and abs(facts.server_time - sweep.upper) < _PLAUSIBLE_SKEW:
         # GitHub stamps updates with its own clock: the watermark must not be ahead of it.
         sweep = replace(sweep, upper=min(sweep.upper, facts.server_time))

@@ -63,7 +63,12 @@ def read_pull(client: GitHubClient, repository: str, number: int) -> tuple[PullR
     """One PR by number (``GET /pulls/{n}``, a superset of a list item): to retry a quarantined one."""
     response = client.get(f"/repos/{repository}/pulls/{number}")
     prs, refused, _ = decode_page(f"[{response.body}]", repository)
-    return (prs[0] if prs else None), (refused[0] if refused else None)
+    if len(prs) == 1 and prs[0].number == number:
+        return prs[0], None
+    # Whatever else came (nothing, another PR, an item without a number) is this PR's refusal, so its
+    # quarantine row is the one that counts the try.
+    reason = refused[0].reason if refused else f"GitHub's answer is not pull request #{number}"
+    return None, Refusal(repository, str(number), number, reason, clean_text(response.body, limit=EXCERPT))
 
 
 def find_page(client: GitHubClient, repository: str, before: datetime) -> int:

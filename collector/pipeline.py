@@ -203,7 +203,7 @@ def _read_sweep(ctx: _Run, repo: _Repository, sweep: Sweep, batch: _Batch, page_
     page_number, promised = sweep.resume_page(new_run=repo.outcome.pages == 0), None
     while True:
         page = read_page(
-            ctx.github.client(), repo.name, page_number, etag=_etag_to_send(batch.state, sweep, page_number)
+            ctx.github.client(), repo.name, page_number, etag=cursor.etag_to_send(batch.state, sweep, page_number)
         )
         promised = promised or page.last_page  # GitHub sends rel="last" with every rel="next"
         if page.has_next and not page.prs and not page.refused:
@@ -241,13 +241,6 @@ def _retry_quarantined(ctx: _Run, repo: _Repository) -> None:
             pr, refused = None, Refusal(repo.name, str(number), number, f"not read again: {exc}", "")
         batch.add_pull(pr, refused)
     _write(ctx, repo, batch)
-
-
-def _etag_to_send(state: RepoState, sweep: Sweep, page_number: int) -> str | None:
-    """Only a fresh top sweep's first page is conditional: a 304 then means nothing changed since the
-    stored ETag, and costs no rate limit."""
-    fresh = sweep.kind == "top" and sweep.pages_read == 0 and page_number == 1
-    return state.etag if fresh and state.watermark is not None else None
 
 
 def _facts(page_number: int, page: Page) -> cursor.PageFacts:
@@ -296,8 +289,8 @@ def _write(ctx: _Run, repo: _Repository, batch: _Batch) -> None:
     repo.state = batch.state
     repo.outcome.prs_seen += len(batch.prs)
     repo.outcome.rows_written += written.prs_written + written.metric_rows_written
-    repo.outcome.quarantined += written.quarantined
-    for refusal in batch.refused:
+    repo.outcome.quarantined += len(written.refused)
+    for refusal in written.refused:
         log.warning("pull request quarantined", extra={"repository": repo.name, "item": refusal.item,
                                                        "reason": refusal.reason})  # fmt: skip
     batch.clear()

@@ -100,7 +100,7 @@ def database_errors(action: str) -> Iterator[None]:
 class BatchWrite:
     prs_written: int
     metric_rows_written: int
-    quarantined: int
+    refused: tuple[Refusal, ...]  # what the batch brought refused, and what PostgreSQL refused of it
 
 
 # What PostgreSQL says of a value it cannot take (data exceptions, integrity violations, limits such as
@@ -129,7 +129,8 @@ def save_batch(
     counts nowhere until it is read again. Repeating a batch writes the same rows again: idempotent.
     """
     with engine.begin() as conn, _raw_cursor(conn) as cur:
-        refused = [*refused, *_write_isolating(cur, repository, prs, metric_rows)]
+        if prs:  # a quiet run's batch carries only the repository's progress
+            refused = [*refused, *_write_isolating(cur, repository, prs, metric_rows)]
         if refused_numbers := sorted({r.number for r in refused if r.number is not None}):
             cur.execute(_DELETE_PULL_REQUESTS, (repository, refused_numbers), prepare=False)
             cur.execute(_DELETE_METRICS, (repository, refused_numbers), prepare=False)
@@ -140,10 +141,15 @@ def save_batch(
             cur.execute(_RELEASE, (repository, [pr.number for pr in written]), prepare=False)
         _save_state(conn, repository, state, run_id)
     return BatchWrite(
-        prs_written=sum(1 for pr in written if pr.is_merged or pr.state == "open"),
+        prs_written=sum(1 for pr in written if _stored(pr)),
         metric_rows_written=sum(1 for row in metric_rows if row.pr_number in kept),
-        quarantined=len(refused),
+        refused=tuple(refused),
     )
+
+
+def _stored(pr: PullRequest) -> bool:
+    """Merged and open PRs are kept; one closed without merging is not (it was stored while open)."""
+    return pr.is_merged or pr.state == "open"
 
 
 def _write_isolating(
@@ -178,7 +184,7 @@ def _replace(
     # pr_metrics rows exist only for stored PRs: on a backfill nothing was stored, nothing to delete.
     if stored := [number for (number,) in cur.fetchall()]:
         cur.execute(_DELETE_METRICS, (repository, stored), prepare=False)
-    copy_rows(cur, "pull_requests", PR_COLUMNS, (pr_row(pr) for pr in prs if pr.is_merged or pr.state == "open"))
+    copy_rows(cur, "pull_requests", PR_COLUMNS, (pr_row(pr) for pr in prs if _stored(pr)))
     copy_rows(cur, "pr_metrics", METRIC_COLUMNS, (metric_row(row) for row in metric_rows))
 
 

@@ -136,3 +136,40 @@ def test_a_pr_whose_new_version_is_refused_no_longer_counts_in_its_old_one(engin
     assert rows(engine, "SELECT number FROM pull_requests") == [(1,)]
     assert rows(engine, "SELECT pr_number FROM pr_metrics") == [(1,)]
     assert rows(engine, "SELECT number FROM quarantined_prs") == [(2,)]
+
+
+@pytest.mark.parametrize("answer", [b"null", b"{}", b"[]"])
+def test_a_retry_answered_with_something_else_counts_against_the_pr_asked_for(engine, fake_github, team, answer):
+    add(fake_github, "acme/api", merged_pull(1), hostile(2, created_at="last tuesday"))
+    collect(engine, fake_github, ["acme/api"])
+    fake_github.inject(r"/repos/acme/api/pulls/2$", Fault(200, body=answer))
+    collect(engine, fake_github, ["acme/api"], now=NOW + timedelta(days=2))
+    assert rows(engine, "SELECT item, times_seen FROM quarantined_prs") == [("2", 2)]
+    assert rows(engine, "SELECT number FROM pull_requests") == [(1,)]
+
+
+def test_a_retry_answered_with_another_pr_stores_nothing_of_it(engine, fake_github, team):
+    add(fake_github, "acme/api", merged_pull(1), hostile(2, created_at="last tuesday"), merged_pull(3))
+    collect(engine, fake_github, ["acme/api"])
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM pull_requests WHERE number = 3"))
+    pr3 = fake_github.render_pull(fake_github.repos["acme/api"], fake_github.repos["acme/api"].pulls[3])
+    fake_github.inject(r"/repos/acme/api/pulls/2$", Fault(200, body=pr3))
+    collect(engine, fake_github, ["acme/api"], now=NOW + timedelta(days=2))
+    assert rows(engine, "SELECT reason, times_seen FROM quarantined_prs") == [
+        ("GitHub's answer is not pull request #2", 2)
+    ]
+    assert rows(engine, "SELECT number FROM pull_requests") == [(1,)]
+
+
+def test_a_pr_postgresql_refuses_is_logged_like_one_the_decoder_refuses(engine, fake_github, team, caplog):
+    add(fake_github, "acme/api", *[merged_pull(n) for n in range(1, 20)])
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE pull_requests ADD CONSTRAINT ck_test_no_7 CHECK (number <> 7)"))
+    try:
+        with caplog.at_level(logging.WARNING, logger="collector"):
+            collect(engine, fake_github, ["acme/api"])
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE pull_requests DROP CONSTRAINT ck_test_no_7"))
+    assert [r.item for r in caplog.records if r.getMessage() == "pull request quarantined"] == ["7"]

@@ -185,3 +185,10 @@ def test_a_key_pasted_into_the_wrong_setting_is_not_echoed():
         load_settings(with_key(GITHUB_APP_ID=pem))
     assert_nothing_of_the_key_in(str(info.value))
     assert "BEGIN" not in str(info.value)
+
+
+def test_a_tenth_of_the_hourly_budget_is_left_for_other_tools_unless_set_otherwise():
+    assert load_settings(BASE).github_rate_limit_reserve == 0.10
+    assert load_settings({**BASE, "GITHUB_RATE_LIMIT_RESERVE_PERCENT": "0"}).github_rate_limit_reserve == 0.0
+    with pytest.raises(ConfigError, match="GITHUB_RATE_LIMIT_RESERVE_PERCENT must be an integer between 0 and 90"):
+        load_settings({**BASE, "GITHUB_RATE_LIMIT_RESERVE_PERCENT": "95"})
