@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
-
 from collector.errors import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+
+    from sqlalchemy.engine import URL
 
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
 DEFAULT_LOOKBACK_DAYS = 90
@@ -158,23 +157,71 @@ def app_private_key(value: str, source: str = "GITHUB_APP_PRIVATE_KEY") -> str:
     return pem + "\n"
 
 
+_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_EXPECTED_URL = "expected postgresql://user:password@host:5432/database"
+
+
 def normalize_database_url(raw: str) -> str:
-    """Accept ``postgresql://`` and ``postgresql+psycopg://``; always drive psycopg 3."""
+    """Accept the URLs PostgreSQL hosts hand out and always drive psycopg 3.
+
+    ``postgresql://``, ``postgres://`` (Heroku, Render, Supabase), ``postgresql+psycopg://`` and
+    ``postgresql+psycopg2://`` (Django and SQLAlchemy guides) all name the same database; a query such as
+    ``?sslmode=require`` is kept. No message shows any part of the value but its scheme: a password may be
+    anywhere in it, even where a host or port belongs.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if not raw.isprintable():
+        raise ConfigError("DATABASE_URL contains a line break or another control character; copy it again")
+    scheme = _SCHEME_RE.match(raw)
+    if scheme is None:
+        raise ConfigError(f"DATABASE_URL is not a URL ({_EXPECTED_URL})")
+    backend, _, driver = scheme.group(1).lower().partition("+")
+    if backend not in ("postgresql", "postgres"):
+        shown = f" (got {scheme.group(1)}://)" if len(scheme.group(1)) <= 20 else ""
+        raise ConfigError(f"DATABASE_URL must use postgresql://{shown}")
+    if driver not in ("", "psycopg", "psycopg2"):
+        raise ConfigError(f"DATABASE_URL driver {driver[:20]!r} is not supported; use postgresql://")
+    # The scheme is replaced before SQLAlchemy reads it: it has no dialect named "postgres".
     try:
-        url: URL = make_url(raw)
-    except ArgumentError:
-        raise ConfigError("DATABASE_URL is not a URL (expected postgresql://user:pass@host:port/db)") from None
-    if url.get_backend_name() not in ("postgresql", "postgres"):
-        raise ConfigError(f"DATABASE_URL must use postgresql:// (got {url.drivername}://)")
-    if url.get_driver_name() not in ("psycopg", "psycopg2", "") and "+" in url.drivername:
-        raise ConfigError(f"DATABASE_URL driver {url.drivername} is not supported; use postgresql+psycopg://")
-    return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        url = make_url("postgresql+psycopg" + raw[scheme.end(1) :])
+    except (ArgumentError, ValueError):  # SQLAlchemy raises ValueError for a port that is not a number
+        raise ConfigError(_bad_port(raw)) from None
+    _check_database_url(url, raw)
+    return url.render_as_string(hide_password=False)
+
+
+def _check_database_url(url: URL, raw: str) -> None:
+    if url.host is not None and "@" in url.host:
+        raise ConfigError(
+            "DATABASE_URL has more than one @ before its host: percent-encode an @ in the user name or password as %40"
+        )
+    if url.port is not None and not 1 <= url.port <= 65535:
+        raise ConfigError(_bad_port(raw))
+    parts = [url.username, url.password, url.host, url.database]
+    parts += [item for value in url.query.values() for item in ((value,) if isinstance(value, str) else value)]
+    # psycopg would cut its connection string at an encoded NUL and connect with what is left.
+    if not all(part is None or part.isprintable() for part in parts):
+        raise ConfigError("DATABASE_URL contains an encoded control character (such as %00)")
+
+
+def _bad_port(raw: str) -> str:
+    hint = ""
+    if raw.count("@") > 1:
+        hint = "; percent-encode an @ in the password as %40"
+    elif "," in raw:
+        hint = "; several hosts go in the query: ?host=one:5432&host=two:5432"
+    return f"DATABASE_URL's port is not a number from 1 to 65535 ({_EXPECTED_URL}){hint}"
 
 
 def redact_database_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<unparseable DATABASE_URL>"
 
 
@@ -360,6 +407,8 @@ def _database_url_from_secret(value: str, arn: str, env: Mapping[str, str]) -> s
     query = {"sslmode": env["DATABASE_SSLMODE"]} if _optional(env, "DATABASE_SSLMODE") else {}
     if str(host).startswith("/"):  # a Unix-socket directory travels as libpq's host parameter
         query["host"], host = str(host), None
+    from sqlalchemy.engine import URL
+
     try:
         url = URL.create("postgresql+psycopg", doc["username"], doc["password"], host, int(port), str(database), query)
     except ValueError:

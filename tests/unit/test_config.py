@@ -192,3 +192,77 @@ def test_a_tenth_of_the_hourly_budget_is_left_for_other_tools_unless_set_otherwi
     assert load_settings({**BASE, "GITHUB_RATE_LIMIT_RESERVE_PERCENT": "0"}).github_rate_limit_reserve == 0.0
     with pytest.raises(ConfigError, match="GITHUB_RATE_LIMIT_RESERVE_PERCENT must be an integer between 0 and 90"):
         load_settings({**BASE, "GITHUB_RATE_LIMIT_RESERVE_PERCENT": "95"})
+
+
+# ---------------------------------------------------------------- the first hour: DATABASE_URL as it is handed over
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        # Heroku, Render and Supabase hand out postgres://; the query asks for TLS.
+        ("postgres://u:s3cret@db.example.com:5432/dora?sslmode=require",
+         "postgresql+psycopg://u:s3cret@db.example.com:5432/dora?sslmode=require"),
+        ("POSTGRES://u:s3cret@db/dora", "postgresql+psycopg://u:s3cret@db/dora"),
+        # Django and SQLAlchemy guides name psycopg2; psycopg 3 reads the same URL.
+        ("postgresql+psycopg2://u:s3cret@db/dora", "postgresql+psycopg://u:s3cret@db/dora"),
+        # Neon's connection string.
+        ("postgresql://u:s3cret@ep-cool-1.eu-central-1.aws.neon.tech/neondb?sslmode=require&channel_binding=require",
+         "postgresql+psycopg://u:s3cret@ep-cool-1.eu-central-1.aws.neon.tech/neondb?channel_binding=require&sslmode=require"),
+        ("postgresql://u:s3cret@[2001:db8::1]:6543/dora", "postgresql+psycopg://u:s3cret@[2001:db8::1]:6543/dora"),
+        ("postgresql:///dora?host=/var/run/postgresql", "postgresql+psycopg:///dora?host=%2Fvar%2Frun%2Fpostgresql"),
+    ],
+)  # fmt: skip
+def test_database_urls_as_hosting_providers_give_them_are_accepted(given, expected):
+    """Regression: postgres:// ended in NoSuchModuleError (SQLAlchemy has no dialect of that name)."""
+    assert normalize_database_url(given) == expected
+
+
+@pytest.mark.parametrize("password", ["p:ss", "p/ss", "p#ss", "p?ss", "p%ss", "pa ss", "pässwörd"])
+def test_special_characters_in_a_password_survive_normalizing(password):
+    from sqlalchemy.engine import make_url
+
+    assert make_url(normalize_database_url(f"postgresql://u:{password}@db/dora")).password == password
+
+
+def test_a_percent_encoded_at_in_a_password_is_read_as_an_at():
+    from sqlalchemy.engine import make_url
+
+    assert make_url(normalize_database_url("postgres://u:p%40ss@db/dora")).password == "p@ss"
+
+
+@pytest.mark.parametrize("port", ["54x2", "99999", "", "0", "-1", "65536", "5432,db2:5432"])
+def test_a_malformed_port_is_one_line_that_shows_no_part_of_the_url(port):
+    """Regression: a port that is not a number ended in ValueError from SQLAlchemy; 0 silently meant 5432."""
+    with pytest.raises(ConfigError, match=r"^DATABASE_URL's port is not a number from 1 to 65535") as info:
+        load_settings({**BASE, "DATABASE_URL": f"postgresql://u:s3cret@db:{port}/dora"})
+    assert "s3cret" not in str(info.value) and "\n" not in str(info.value)
+
+
+def test_an_unencoded_at_in_the_password_is_named_without_showing_the_password():
+    # SQLAlchemy (like libpq) splits at the first @: "ss@db" would be tried as a host and shown in its error.
+    with pytest.raises(ConfigError) as info:
+        normalize_database_url("postgresql://u:s3cr@t@db:5432/dora")
+    assert str(info.value) == (
+        "DATABASE_URL has more than one @ before its host: percent-encode an @ in the user name or password as %40"
+    )
+    with pytest.raises(ConfigError, match=r"port is not a number .*; percent-encode an @ in the password as %40$"):
+        normalize_database_url("postgresql://u:s3cr@t:x@db:5432/dora")  # "t:x@db" reads as host t, port "x@db"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgresql://u:s3cret@db/dora%00x", "encoded control character"),  # psycopg cut the rest off
+        ("postgresql://u:s3cret%00@db/dora", "encoded control character"),
+        ("postgresql://u:s3cret@db/dora\nMAX_WORKERS=4", "line break or another control character"),
+        ("postgresql://u:s3cret@db/dora\x00", "line break or another control character"),
+        ("db.example.com:5432/dora", "DATABASE_URL is not a URL"),
+        ("mysql://u:s3cret@db/dora", r"must use postgresql:// \(got mysql://\)"),
+        ("postgresql+asyncpg://u:s3cret@db/dora", "driver 'asyncpg' is not supported"),
+    ],
+)
+def test_a_database_url_that_cannot_work_is_one_line_without_the_password(url, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        normalize_database_url(url)
+    assert "s3cret" not in str(info.value) and "\n" not in str(info.value)
