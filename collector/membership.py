@@ -24,16 +24,39 @@ if TYPE_CHECKING:
 
 # Weights are stored as NUMERIC(5,4): exact sums, no float drift in weighted counts.
 WEIGHT_DECIMALS = 4
+# Far more than any organisation's teams (a member is ~120 bytes); a stray device or dump is refused early.
+MAX_TEAMS_FILE_BYTES = 16 * 2**20
 _TEAM_KEYS = {"name", "description", "members"}
 _MEMBER_KEYS = {"github_username", "allocation_weight", "joined_at", "left_at"}
 
 
 def load_teams_file(path: Path) -> tuple[TeamSpec, ...]:
+    source = f"teams file {path}"
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            raw = file.read(MAX_TEAMS_FILE_BYTES + 1)
     except OSError as exc:
-        raise TeamsFileError(f"teams file {path}: cannot read ({exc.strerror})") from None
-    return parse_teams(text, source=str(path))
+        raise TeamsFileError(f"{source}: cannot read ({exc.strerror or type(exc).__name__})") from None
+    except ValueError:  # a path with a NUL character in it
+        raise TeamsFileError(f"{source}: not a usable path") from None
+    if len(raw) > MAX_TEAMS_FILE_BYTES:
+        raise TeamsFileError(f"{source}: larger than {MAX_TEAMS_FILE_BYTES // 2**20} MiB; is it the right file?")
+    return parse_teams(decode_teams_file(raw, source), source=str(path))
+
+
+def decode_teams_file(raw: bytes, source: str = "teams file") -> str:
+    """The file's text: UTF-8, with or without a byte-order mark, or UTF-16/32 (Windows Notepad's "Unicode").
+
+    JSON's first character is ASCII, so the encoding shows in the first bytes (RFC 4627, section 3), which is
+    how ``json.detect_encoding`` tells. A file in a legacy code page (Notepad's "ANSI") is refused, not guessed.
+    """
+    encoding = json.detect_encoding(raw)
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise TeamsFileError(
+            f"{source}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
+        ) from None
 
 
 def parse_teams(text: str, *, source: str = "teams file") -> tuple[TeamSpec, ...]:
@@ -42,6 +65,10 @@ def parse_teams(text: str, *, source: str = "teams file") -> tuple[TeamSpec, ...
         document = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise TeamsFileError(f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise TeamsFileError(f"{source}: JSON nested too deeply") from None
+    except ValueError:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+        raise TeamsFileError(f"{source}: invalid JSON: a number too long to read") from None
     if not isinstance(document, dict) or not isinstance(document.get("teams"), list):
         raise TeamsFileError(f'{source}: expected an object {{"teams": [...]}}')
     teams = tuple(_team(raw, f"{source}: teams[{i}]") for i, raw in enumerate(document["teams"]))
@@ -59,9 +86,13 @@ def _team(raw: Any, where: str) -> TeamSpec:
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise TeamsFileError(f"{where}: a team needs a non-empty name")
+    if not name.strip().isprintable():
+        raise TeamsFileError(f"{where}: the name {name!r} contains a control character")
     description = raw.get("description")
     if description is not None and not isinstance(description, str):
         raise TeamsFileError(f"{where} ({name}): description must be a string")
+    if description is not None and "\x00" in description:  # PostgreSQL's text cannot hold NUL
+        raise TeamsFileError(f"{where} ({name}): description contains a NUL character")
     members = raw.get("members", [])
     if not isinstance(members, list):
         raise TeamsFileError(f"{where} ({name}): members must be a list")
@@ -74,8 +105,12 @@ def _member(raw: Any, where: str) -> MemberSpec:
         raise TeamsFileError(f"{where}: expected an object")
     _reject_unknown_keys(raw, _MEMBER_KEYS, where)
     login = raw.get("github_username")
-    if not isinstance(login, str) or not login.strip() or any(c.isspace() for c in login.strip()):
-        raise TeamsFileError(f"{where}: github_username must be a non-empty login without spaces")
+    if (
+        not isinstance(login, str)
+        or not login.strip()
+        or not all(c.isprintable() and not c.isspace() for c in login.strip())
+    ):
+        raise TeamsFileError(f"{where}: github_username must be a non-empty login without spaces or control characters")
     where = f"{where} ({login})"
     weight = _weight(raw.get("allocation_weight", Decimal(1)), where)
     joined_at = _instant(raw.get("joined_at"), f"{where}: joined_at")
@@ -102,13 +137,19 @@ def _weight(raw: Any, where: str) -> Decimal:
 
 
 def parse_instant(raw: str) -> datetime:
-    """ISO-8601 date (midnight UTC) or datetime; a datetime without offset is taken as UTC."""
+    """ISO-8601 date (midnight UTC) or datetime; a datetime without offset is taken as UTC.
+
+    Raises ValueError for anything else, including an instant whose UTC time falls outside years 1-9999.
+    """
     if len(raw) == 10:
         return datetime.combine(date.fromisoformat(raw), time(0), tzinfo=UTC)
     parsed = datetime.fromisoformat(raw)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is in year 10000 in UTC
+        raise ValueError(f"{raw!r} is out of range in UTC") from None
 
 
 def _instant(raw: Any, where: str) -> datetime:

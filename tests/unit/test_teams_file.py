@@ -1,13 +1,15 @@
 """The teams file: every rejection rule, and what a valid file means."""
 
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
+from collector import membership
 from collector.errors import TeamsFileError
-from collector.membership import parse_teams
+from collector.membership import decode_teams_file, load_teams_file, parse_teams
 
 
 def doc(*members, name="platform", extra_teams=()):
@@ -110,3 +112,85 @@ def test_duplicate_team_names_are_rejected():
 
 def test_more_than_four_decimals_in_a_weight_is_rejected():
     reject(doc(m(weight=0.33333)), "more than 4 decimals")
+
+
+# ---------------------------------------------------------------- the file as editors save it (issue "The first hour")
+
+VALID = doc(m("alice", 0.5, "2025-01-01", "2025-06-01"), m("björn", 1, "2025-02-01T09:30:00+02:00"), name="plätform")
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: text.encode("utf-8"),
+        lambda text: text.encode("utf-8-sig"),  # Notepad's "UTF-8 with BOM", VS Code's "UTF-8 with BOM"
+        lambda text: text.encode("utf-16"),  # Notepad's "Unicode": UTF-16 LE with a BOM
+        lambda text: b"\xfe\xff" + text.encode("utf-16-be"),  # "Unicode big endian"
+        lambda text: text.encode("utf-16-le"),  # no BOM: JSON's ASCII first character tells
+        lambda text: text.encode("utf-32"),
+    ],
+    ids=["utf-8", "utf-8-bom", "utf-16-le-bom", "utf-16-be-bom", "utf-16-le", "utf-32"],
+)
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_a_teams_file_saved_by_a_common_editor_reads_the_same(encode, newline):
+    """Regression: a file with a BOM was 'invalid JSON', a UTF-16 one ended in UnicodeDecodeError."""
+    text = json.dumps(json.loads(VALID), indent=2, ensure_ascii=False).replace("\n", newline)
+    assert parse_teams(decode_teams_file(encode(text))) == parse_teams(VALID)
+
+
+def test_a_file_in_a_legacy_code_page_is_refused_with_where_and_what_to_do():
+    text = json.dumps(json.loads(VALID), ensure_ascii=False).encode("cp1252")  # Notepad's "ANSI"
+    with pytest.raises(
+        TeamsFileError, match=r"^teams file: not UTF-8 text \(byte 0xe4 at offset \d+\); save it as UTF-8$"
+    ):
+        decode_teams_file(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 100_000, "JSON nested too deeply"),
+        ('{"teams": [' + "9" * 5000 + "]}", "a number too long to read"),
+    ],
+)
+def test_json_python_cannot_hold_is_one_line(text, message):
+    """Regression: json raised RecursionError and ValueError (int digit limit), not JSONDecodeError."""
+    reject(text, message)
+
+
+@pytest.mark.parametrize("instant", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00"])
+def test_an_instant_outside_the_calendar_in_utc_is_one_line(instant):
+    """Regression: converting these to UTC raised OverflowError."""
+    reject(doc(m(joined=instant)), "is not an ISO-8601 date or datetime")
+
+
+@pytest.mark.parametrize(
+    ("team", "message"),
+    [
+        ({"name": "plat\x00form"}, "contains a control character"),
+        ({"name": "plat\x1b[31mform"}, "contains a control character"),
+        ({"name": "platform", "description": "a\x00b"}, "description contains a NUL character"),
+        ({"name": "platform", "members": [m("al\x00ice")]}, "github_username must be a non-empty login"),
+        ({"name": "platform", "members": [m("al\u200bice")]}, "github_username must be a non-empty login"),
+    ],
+)
+def test_text_postgresql_cannot_store_or_a_terminal_would_act_on_is_refused(team, message):
+    reject(json.dumps({"teams": [team]}), message)
+
+
+def test_a_file_that_cannot_be_opened_is_one_line(tmp_path):
+    for path, message in [
+        (tmp_path / "missing.json", "cannot read (No such file or directory)"),
+        (tmp_path, "cannot read (Is a directory)"),
+        (tmp_path / "a\x00b.json", "not a usable path"),
+    ]:
+        with pytest.raises(TeamsFileError, match=re.escape(message)):
+            load_teams_file(path)
+
+
+def test_a_file_far_larger_than_any_teams_file_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    monkeypatch.setattr(membership, "MAX_TEAMS_FILE_BYTES", 2**20)
+    big = tmp_path / "dump.json"
+    big.write_bytes(b" " * (2**20 + 1))
+    with pytest.raises(TeamsFileError, match=r"larger than 1 MiB; is it the right file\?$"):
+        load_teams_file(big)
