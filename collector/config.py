@@ -11,7 +11,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from collector.errors import ConfigError
@@ -33,6 +33,10 @@ _REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 _APP_ID_RE = re.compile(r"^(?:[1-9][0-9]{0,18}|Iv[0-9A-Za-z.]{2,40})$")
 _APP_SETTINGS = ("GITHUB_APP_ID", "GITHUB_APP_INSTALLATION_ID", "GITHUB_APP_PRIVATE_KEY")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_INTEGER_RE = re.compile(r"^[+-]?[0-9]{1,12}$")
+# A value that looks like a credential is never quoted back, whichever setting it was pasted into.
+_CREDENTIAL_LIKE = re.compile(r"gh[pousr]_|github_pat_|-----BEGIN|://|@", re.IGNORECASE)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -71,33 +75,63 @@ class Settings:
 
 
 def load_settings(environ: Mapping[str, str], *, need_github: bool = True) -> Settings:
-    """Validate the environment. ``need_github=False`` serves ``migrate`` and ``teams sync``."""
-    database_url = normalize_database_url(_required(environ, "DATABASE_URL"))
-    teams_file = _optional(environ, "TEAMS_FILE")
-    if not need_github:
-        return Settings(
-            database_url=database_url,
-            teams_file=Path(teams_file) if teams_file else None,
-            log_level=_log_level(environ),
-        )
-    return Settings(
-        database_url=database_url,
-        **_github_credentials(environ),
-        github_api_url=_api_url(environ.get("GITHUB_API_URL") or DEFAULT_GITHUB_API_URL),
-        repositories=parse_repositories(_required(environ, "REPOSITORIES")),
-        teams_file=Path(teams_file) if teams_file else None,
-        max_workers=_int(environ, "MAX_WORKERS", DEFAULT_MAX_WORKERS, 1, MAX_MAX_WORKERS),
-        lookback_days=_int(environ, "LOOKBACK_DAYS", DEFAULT_LOOKBACK_DAYS, 1, 3650),
-        log_level=_log_level(environ),
-        github_max_requests_per_minute=_int(
-            environ, "GITHUB_MAX_REQUESTS_PER_MINUTE", DEFAULT_MAX_REQUESTS_PER_MINUTE, 0, 100_000
+    """Validate the environment. ``need_github=False`` serves ``migrate``, ``teams sync`` and ``report``.
+
+    Every setting is checked even when an earlier one is wrong: one ConfigError lists all the problems,
+    so a user fixes them in one go rather than one per attempt.
+    """
+    problems = _Problems()
+    database_url = problems.take(lambda: normalize_database_url(_required(environ, "DATABASE_URL")), "")
+    github = _github_settings(environ, problems) if need_github else {}
+    teams_file = problems.take(lambda: _teams_file(environ), None)
+    log_level = problems.take(lambda: _log_level(environ), "INFO")
+    problems.raise_if_any()
+    return Settings(database_url=database_url, teams_file=teams_file, log_level=log_level, **github)
+
+
+def _github_settings(environ: Mapping[str, str], problems: _Problems) -> dict[str, Any]:
+    """What ``run`` needs beyond the database: credentials, repositories, pacing."""
+    no_repositories: tuple[str, ...] = ()
+
+    def integer(name: str, default: int, low: int, high: int) -> int:
+        return problems.take(lambda: _int(environ, name, default, low, high), default)
+
+    return {
+        **problems.take(lambda: _github_credentials(environ), {}),
+        "github_api_url": problems.take(lambda: _api_url(environ), DEFAULT_GITHUB_API_URL),
+        "repositories": problems.take(lambda: parse_repositories(_required(environ, "REPOSITORIES")), no_repositories),
+        "max_workers": integer("MAX_WORKERS", DEFAULT_MAX_WORKERS, 1, MAX_MAX_WORKERS),
+        "lookback_days": integer("LOOKBACK_DAYS", DEFAULT_LOOKBACK_DAYS, 1, 3650),
+        "github_max_requests_per_minute": integer(
+            "GITHUB_MAX_REQUESTS_PER_MINUTE", DEFAULT_MAX_REQUESTS_PER_MINUTE, 0, 100_000
         ),
-        github_concurrent_runs=_int(environ, "GITHUB_CONCURRENT_RUNS", 1, 1, 100),
-        github_rate_limit_reserve=_int(
-            environ, "GITHUB_RATE_LIMIT_RESERVE_PERCENT", DEFAULT_RATE_LIMIT_RESERVE_PERCENT, 0, 90
+        "github_concurrent_runs": integer("GITHUB_CONCURRENT_RUNS", 1, 1, 100),
+        "github_rate_limit_reserve": integer(
+            "GITHUB_RATE_LIMIT_RESERVE_PERCENT", DEFAULT_RATE_LIMIT_RESERVE_PERCENT, 0, 90
         )
         / 100,
-    )
+    }
+
+
+class _Problems:
+    """The problems found so far; ``take`` keeps checking after one, with a stand-in value."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def take(self, read: Callable[[], _T], stand_in: _T) -> _T:
+        try:
+            return read()
+        except ConfigError as exc:
+            self.found.append(str(exc))
+            return stand_in
+
+    def raise_if_any(self) -> None:
+        if len(self.found) == 1:
+            raise ConfigError(self.found[0])
+        if self.found:
+            listed = "; ".join(f"({n}) {problem}" for n, problem in enumerate(self.found, start=1))
+            raise ConfigError(f"{len(self.found)} settings need fixing: {listed}")
 
 
 def _github_credentials(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -108,8 +142,9 @@ def _github_credentials(environ: Mapping[str, str]) -> dict[str, Any]:
         given = ", ".join(name for name, value in app.items() if value)
         raise ConfigError(f"both GITHUB_TOKEN and a GitHub App ({given}) are set; keep one of them")
     if token:
-        if any(ch.isspace() for ch in token):
-            raise ConfigError("GITHUB_TOKEN contains whitespace; paste the token alone")
+        # GitHub's tokens are ASCII letters, digits and underscores; anything else would reach an HTTP header.
+        if not (token.isascii() and token.isprintable()) or " " in token:
+            raise ConfigError("GITHUB_TOKEN contains whitespace or control characters; paste the token alone")
         return {"github_token": token}
     if not any(app.values()):
         raise ConfigError(f"GITHUB_TOKEN is not set, nor a GitHub App ({', '.join(_APP_SETTINGS)})")
@@ -231,7 +266,7 @@ def parse_repositories(raw: str) -> tuple[str, ...]:
         raise ConfigError("REPOSITORIES is empty; expected a comma-separated list of owner/name")
     for name in names:
         if not _REPO_RE.match(name):
-            raise ConfigError(f"REPOSITORIES entry {name!r} is not owner/name")
+            raise ConfigError(f"REPOSITORIES entry {shown(name)} is not owner/name")
     # Keep the order the user gave, drop repeats (case-insensitive, as GitHub treats names).
     seen: dict[str, str] = {}
     for name in names:
@@ -239,13 +274,41 @@ def parse_repositories(raw: str) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
-def _api_url(raw: str) -> str:
-    parts = urlsplit(raw.strip())
+def _api_url(environ: Mapping[str, str]) -> str:
+    raw = _optional(environ, "GITHUB_API_URL")
+    if raw is None:
+        return DEFAULT_GITHUB_API_URL
+    expected = f"GITHUB_API_URL must be an http(s) URL such as {DEFAULT_GITHUB_API_URL}"
+    if not (raw.isascii() and raw.isprintable()) or " " in raw:
+        raise ConfigError(expected)
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+    except ValueError:  # an unclosed [IPv6 address, a port that is not a number or out of range
+        raise ConfigError(expected) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"GITHUB_API_URL must be an http(s) URL such as {DEFAULT_GITHUB_API_URL}")
+        raise ConfigError(expected)
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ConfigError("GITHUB_API_URL must not carry credentials, a query or a fragment")
-    return raw.strip().rstrip("/")
+    return raw.rstrip("/")
+
+
+def _teams_file(environ: Mapping[str, str]) -> Path | None:
+    raw = _optional(environ, "TEAMS_FILE")
+    if raw is not None and "\x00" in raw:
+        raise ConfigError("TEAMS_FILE contains a NUL character")
+    return Path(raw) if raw else None
+
+
+def shown(value: str, limit: int = 39) -> str:
+    """A value quoted for a message, one line; only its length when it is long or looks like a credential.
+
+    A token or key pasted into the wrong setting must not reach a terminal or a log. GitHub's tokens are
+    40 characters or more, so the limit keeps even a bare classic token out.
+    """
+    if len(value) <= limit and not _CREDENTIAL_LIKE.search(value):
+        return repr(value)
+    return f"a {len(value)}-character value"
 
 
 def _required(environ: Mapping[str, str], name: str) -> str:
@@ -264,12 +327,10 @@ def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: in
     raw = _optional(environ, name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer between {low} and {high} (got {raw!r})") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be an integer between {low} and {high} (got {value})")
+    # ASCII digits only: int() would also take "1_000", "٣" and thousands of digits.
+    value = int(raw) if _INTEGER_RE.match(raw) else None
+    if value is None or not low <= value <= high:
+        raise ConfigError(f"{name} must be an integer between {low} and {high} (got {shown(raw)})")
     return value
 
 
@@ -283,9 +344,10 @@ def early_log_level(environ: Mapping[str, str]) -> str:
 
 
 def _log_level(environ: Mapping[str, str]) -> str:
-    level = (_optional(environ, "LOG_LEVEL") or "INFO").upper()
+    raw = _optional(environ, "LOG_LEVEL") or "INFO"
+    level = raw.upper()
     if level not in _LOG_LEVELS or not isinstance(logging.getLevelName(level), int):
-        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)} (got {level!r})")
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)} (got {shown(raw)})")
     return level
 
 

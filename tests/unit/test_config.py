@@ -266,3 +266,85 @@ def test_a_database_url_that_cannot_work_is_one_line_without_the_password(url, m
     with pytest.raises(ConfigError, match=message) as info:
         normalize_database_url(url)
     assert "s3cret" not in str(info.value) and "\n" not in str(info.value)
+
+
+# ---------------------------------------------------------------- every problem at once
+
+
+def test_every_missing_or_invalid_setting_is_reported_at_once_in_one_line():
+    environ = {"DATABASE_URL": "postgres://u:s3cret@db/dora", "MAX_WORKERS": "many", "REPOSITORIES": "acme"}
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ)
+    assert str(info.value) == (
+        "3 settings need fixing: "
+        "(1) GITHUB_TOKEN is not set, nor a GitHub App (GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID, "
+        "GITHUB_APP_PRIVATE_KEY); "
+        "(2) REPOSITORIES entry 'acme' is not owner/name; "
+        "(3) MAX_WORKERS must be an integer between 1 and 32 (got 'many')"
+    )
+
+
+def test_the_database_commands_report_their_settings_at_once_too():
+    with pytest.raises(ConfigError, match=r"^2 settings need fixing: \(1\) DATABASE_URL is not set; \(2\) LOG_LEVEL"):
+        load_settings({"LOG_LEVEL": "loud"}, need_github=False)
+
+
+def test_a_single_problem_keeps_its_own_message():
+    with pytest.raises(ConfigError, match=r"^REPOSITORIES is not set$"):
+        load_settings({k: v for k, v in BASE.items() if k != "REPOSITORIES"})
+
+
+# ---------------------------------------------------------------- hostile values
+
+
+@pytest.mark.parametrize("value", ["1_0", "\u0663", "\uff18", "9" * 5000, "8 workers", "0x8", "8.0"])
+def test_integers_are_plain_ascii_digits_and_the_message_stays_short(value):
+    with pytest.raises(ConfigError, match="MAX_WORKERS must be an integer between 1 and 32") as info:
+        load_settings({**BASE, "MAX_WORKERS": value})
+    assert len(str(info.value)) < 120
+
+
+@pytest.mark.parametrize("setting", ["MAX_WORKERS", "LOOKBACK_DAYS", "LOG_LEVEL", "REPOSITORIES"])
+@pytest.mark.parametrize(
+    "credential",
+    [
+        "ghp_" + "a1B2" * 9,
+        "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz",
+        "0123456789abcdef0123456789abcdef01234567",  # a classic token: 40 hex digits, no prefix
+        "postgresql://u:s3cret@db/dora",
+        "-----BEGIN RSA PRIVATE KEY-----",
+    ],
+)
+def test_a_credential_pasted_into_the_wrong_setting_is_not_quoted_back(setting, credential):
+    with pytest.raises(ConfigError, match=setting) as info:
+        load_settings({**BASE, setting: credential})
+    assert credential not in str(info.value) and "s3cret" not in str(info.value)
+    assert f"a {len(credential)}-character value" in str(info.value)
+
+
+@pytest.mark.parametrize("token", ["ghp_abc\x00def", "ghp_abc\u200bdef", "ghp_abc\x1b[2Jdef", "ghp_\u00e9t\u00e9"])
+def test_a_token_with_control_or_non_ascii_characters_is_refused_without_showing_it(token):
+    with pytest.raises(ConfigError, match="GITHUB_TOKEN contains whitespace or control characters") as info:
+        load_settings({**BASE, "GITHUB_TOKEN": token})
+    assert "abc" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1",
+        "https://api.example.com:99999",
+        "https://api.example.com:x",
+        "https://ex ample.com",
+        "https://\u00e9x.com",
+        "https://api.example.com/\x00",
+    ],
+)
+def test_a_github_api_url_that_cannot_work_is_one_line(url):
+    with pytest.raises(ConfigError, match="GITHUB_API_URL must be an http"):
+        load_settings({**BASE, "GITHUB_API_URL": url})
+
+
+def test_a_teams_file_path_with_a_nul_is_refused_before_it_is_opened():
+    with pytest.raises(ConfigError, match="TEAMS_FILE contains a NUL character"):
+        load_settings({**BASE, "TEAMS_FILE": "teams\x00.json"})
