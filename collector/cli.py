@@ -1,63 +1,155 @@
-"""Command line: a thin adapter over the library (``python -m collector`` / ``dora-collector``)."""
+"""Command line: a thin adapter over the library (``python -m collector`` / ``dora-collector``).
+
+Up front it imports argparse and the settings' descriptions only: ``--help`` and ``--version`` answer
+without loading SQLAlchemy, psycopg or PyGithub. Each command imports what it uses when it runs.
+"""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
+import re
 import sys
+import textwrap
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from collector import store
-from collector.config import Settings, load_settings
-from collector.errors import CollectorError, ConfigError
-from collector.github_api import GitHubClientFactory
-from collector.ledger import describe
-from collector.logs import configure_logging
-from collector.membership import load_teams_file, parse_instant
-from collector.migrate import assert_schema_current, upgrade_to_head
-from collector.pipeline import run
-from collector.report import load_report, render_html, write_report
-from collector.sync import sync_teams
+from collector.config import DATABASE_SETTINGS, SETTINGS_HELP, early_log_level, load_settings, shown
+from collector.errors import CollectorError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
-log = logging.getLogger("collector")
+    from sqlalchemy import Engine
+
+    from collector.config import Settings
+
+PROG = "dora-collector"
+DESCRIPTION = """\
+Collect a GitHub organisation's merged pull requests into PostgreSQL, credit each one to the teams its
+author belonged to when it merged, and read per-team DORA metrics (velocity, lead time) from SQL views.
+"""
+FIRST_HOUR = """\
+first hour:
+  export DATABASE_URL=postgresql://user:password@host:5432/dora
+  dora-collector migrate                        # create the tables and views
+  dora-collector teams sync --file teams.json   # who is in which team, since when
+  export GITHUB_TOKEN=... REPOSITORIES=acme/api,acme/web
+  dora-collector run                            # collect; repeat it, or let the schedule do it
+  dora-collector report --out report.html
+
+Settings are environment variables; `dora-collector COMMAND --help` lists those a command reads.
+
+exit status:
+  0    done
+  1    a run finished, but a repository (or GitHub) failed: the last line on stderr says which
+  2    bad input: a setting, an argument, the teams file, or a database that is unreachable or not
+       migrated; one line on stderr says what to fix
+  130  interrupted
+"""
+TEAMS_FILE_FORMAT = """\
+teams file (JSON; UTF-8 with or without BOM, or UTF-16 as Windows Notepad saves it):
+  {"teams": [{"name": "platform", "description": "optional",
+              "members": [{"github_username": "alice", "allocation_weight": 0.5,
+                           "joined_at": "2024-01-01", "left_at": "2025-06-30"}]}]}
+  allocation_weight  in (0, 1], at most 4 decimals (default 1); a person's weights never sum past 1
+  joined_at          an ISO-8601 date or datetime; UTC unless it carries an offset
+  left_at            optional, the same format; exclusive, after joined_at
+"""
+RUN_NOTES = """\
+--since DATE: 2025-01-01 (midnight UTC) or 2025-01-01T09:30:00+02:00 (UTC when no offset is given).
+It applies to repositories collected for the first time; the others continue where they stopped.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with help kept as written and errors in one line (exit 2), like every other error."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{PROG}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+class _Version(argparse.Action):
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
+    ) -> NoReturn:
+        print(f"{PROG} {_version()}")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dora-collector", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("migrate", help="apply database migrations (alembic upgrade head) to DATABASE_URL")
-    teams = sub.add_parser("teams", help="manage teams and memberships")
-    teams_sub = teams.add_subparsers(dest="teams_command", required=True)
-    sync = teams_sub.add_parser("sync", help="load a teams file and re-attribute every stored PR")
-    sync.add_argument("--file", required=True, type=Path, help="teams JSON file")
-    run_cmd = sub.add_parser("run", help="one collection run, exactly what the scheduled Lambda does")
-    run_cmd.add_argument("--since", help="first collection of a repository: PRs updated on/after DATE")
-    report = sub.add_parser("report", help="render the views as one self-contained HTML file")
-    report.add_argument("--team", help="only this team")
-    report.add_argument("--weeks", type=int, default=12, help="weeks of history (default 12)")
-    report.add_argument("--out", type=Path, default=Path("report.html"), help="output file (default report.html)")
-    demo = sub.add_parser("demo", help="zero-setup showcase on an embedded PostgreSQL and a local fake GitHub")
+    parser = _Parser(prog=PROG, description=DESCRIPTION, epilog=FIRST_HOUR)
+    parser.add_argument("--version", action=_Version, nargs=0, default=argparse.SUPPRESS, help="print the version")
+    sub = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
+    sub.add_parser(
+        "migrate",
+        help="create or upgrade the database schema (first, and after each upgrade)",
+        description="Create the tables and views in DATABASE_URL's database, or upgrade them to this version. "
+        "Safe to repeat;\nthe other commands refuse a database whose schema is behind.",
+        epilog=_settings(DATABASE_SETTINGS),
+    )
+    teams = sub.add_parser("teams", help="manage teams and memberships (teams sync)")
+    teams_sub = teams.add_subparsers(dest="teams_command", required=True, metavar="sync")
+    sync = teams_sub.add_parser(
+        "sync",
+        help="load a teams file and re-attribute every stored PR",
+        description="Make the stored teams and memberships those of a teams file, and credit every stored pull "
+        "request again.\nThe whole file is checked first: a file with any mistake changes nothing.",
+        epilog=TEAMS_FILE_FORMAT + "\n" + _settings(DATABASE_SETTINGS),
+    )
+    sync.add_argument("--file", required=True, type=_path, help="the teams file")
+    run_cmd = sub.add_parser(
+        "run",
+        help="one collection run, exactly what the scheduled Lambda does",
+        description="Read each repository's merged pull requests since its last run, credit them to teams and "
+        "store them.\nExactly what the scheduled Lambda does; a run can be repeated or stopped at any time.",
+        epilog=RUN_NOTES + "\n" + _settings(tuple(SETTINGS_HELP)),
+    )
+    run_cmd.add_argument(
+        "--since", type=_instant, metavar="DATE", help="first collection of a repository: PRs updated on/after DATE"
+    )
+    report = sub.add_parser(
+        "report",
+        help="render the views as one self-contained HTML file",
+        description="Render weekly velocity and monthly lead time per team as one self-contained HTML file "
+        "(charts\nincluded: open it anywhere, no server needed).",
+        epilog=_settings(DATABASE_SETTINGS),
+    )
+    report.add_argument("--team", help="only this team (default: every team)")
+    report.add_argument("--weeks", type=_weeks, default=12, help="weeks of history, 1-520 (default 12)")
+    report.add_argument("--out", type=_path, default=Path("report.html"), help="output file (default report.html)")
+    demo = sub.add_parser(
+        "demo",
+        help="zero-setup showcase on an embedded PostgreSQL and a local fake GitHub",
+        description="Collect a generated organisation from a local fake GitHub into a throwaway PostgreSQL, print "
+        "the views\nand write a report. Reads no settings; needs the demo extra: pip install 'dora-collector[demo]'.",
+    )
     demo.add_argument("--out", type=Path, default=Path("dora-demo-report.html"), help="where the demo's report goes")
     return parser
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a bad argument (already told in one line)
+        return done.code if isinstance(done.code, int) else 0
     env = os.environ if environ is None else environ
-    configure_logging(_early_log_level(env))
+    from collector.logs import configure_logging
+
+    configure_logging(early_log_level(env))
     try:
         return _dispatch(args, env)
     except CollectorError as exc:
-        print(f"dora-collector: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("dora-collector: interrupted", file=sys.stderr)
+        print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
 
 
@@ -67,11 +159,14 @@ def _dispatch(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
         return run_demo(report_path=args.out)
     if args.command == "migrate":
+        from collector import store
+        from collector.migrate import upgrade_to_head
+
         settings = load_settings(env, need_github=False)
         engine = store.make_engine(settings.database_url)
-        with store.database_errors("migrate"):
+        with _disposed(engine), store.database_errors("migrate"):
             revision = upgrade_to_head(engine)
-        print(f"database at revision {revision} ({settings.database_url_redacted})")
+        print(f"database at revision {revision} ({one_line(settings.database_url_redacted)})")
         return 0
     if args.command == "teams":
         return _teams_sync(load_settings(env, need_github=False), args.file)
@@ -81,9 +176,14 @@ def _dispatch(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def _teams_sync(settings: Settings, path: Path) -> int:
+    from collector import store
+    from collector.membership import load_teams_file
+    from collector.migrate import assert_schema_current
+    from collector.sync import sync_teams
+
     specs = load_teams_file(path)  # validated fully before the database is touched
     engine = store.make_engine(settings.database_url)
-    with store.database_errors("teams sync"):
+    with _disposed(engine), store.database_errors("teams sync"):
         assert_schema_current(engine)
         result = sync_teams(engine, specs)
     print(
@@ -94,39 +194,93 @@ def _teams_sync(settings: Settings, path: Path) -> int:
 
 
 def _report(settings: Settings, team: str | None, weeks: int, out: Path) -> int:
-    if not 1 <= weeks <= 520:
-        raise ConfigError(f"--weeks must be between 1 and 520 (got {weeks})")
+    from collector import store
+    from collector.migrate import assert_schema_current
+    from collector.report import load_report, render_html, write_report
+
     engine = store.make_engine(settings.database_url, pool_size=1)
-    with store.database_errors("report"):
+    with _disposed(engine), store.database_errors("report"):
         assert_schema_current(engine)
         html = render_html(load_report(engine, team=team, weeks=weeks))
     write_report(out, html)
-    print(f"report written to {out.resolve()}")
+    print(f"report written to {one_line(str(out.resolve()))}")
     return 0
 
 
-def _run(settings: Settings, since_raw: str | None) -> int:
-    since = _since(since_raw)
+def _run(settings: Settings, since: datetime | None) -> int:
+    from collector import store
+    from collector.github_api import GitHubClientFactory
+    from collector.ledger import describe
+    from collector.logs import configure_logging
+    from collector.pipeline import run
+
     configure_logging(settings.log_level)
     engine = store.make_engine(settings.database_url, pool_size=settings.max_workers + 2)
     github = GitHubClientFactory.from_settings(settings)
-    result = run(settings, github=github, engine=engine, now=datetime.now(UTC), since=since)
+    with _disposed(engine):
+        result = run(settings, github=github, engine=engine, now=datetime.now(UTC), since=since)
     print(describe(result))
     if result.status == "failed":
-        print(f"dora-collector: error: {result.error}", file=sys.stderr)
+        print(f"{PROG}: error: {one_line(result.error or 'the run failed')}", file=sys.stderr)
         return 1
     return 0
 
 
-def _since(raw: str | None) -> datetime | None:
-    if raw is None:
-        return None
+# ---------------------------------------------------------------- arguments, help, output
+
+
+def _instant(raw: str) -> datetime:
+    from collector.membership import parse_instant
+
     try:
         return parse_instant(raw)
     except ValueError:
-        raise ConfigError(f"--since {raw!r} is not an ISO-8601 date or datetime") from None
+        raise argparse.ArgumentTypeError(f"{shown(raw)} is not an ISO-8601 date or datetime") from None
 
 
-def _early_log_level(env: Mapping[str, str]) -> str:
-    level = (env.get("LOG_LEVEL") or "INFO").upper()
-    return level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO"
+def _weeks(raw: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,4}", raw.strip()) or not 1 <= int(raw) <= 520:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 520 (got {shown(raw)})")
+    return int(raw)
+
+
+def _path(raw: str) -> Path:
+    if not raw.strip() or "\x00" in raw:
+        raise argparse.ArgumentTypeError(f"{shown(raw)} is not a usable path")
+    return Path(raw)
+
+
+def _settings(names: Sequence[str]) -> str:
+    """The environment variables a command reads, each with its format and default, wrapped at 100 columns."""
+    width = max(len(name) for name in names) + 4
+    lines = [
+        textwrap.fill(SETTINGS_HELP[name], 100, initial_indent=f"  {name:<{width - 2}}", subsequent_indent=" " * width)
+        for name in names
+    ]
+    return "environment:\n" + "\n".join(lines) + "\n"
+
+
+@contextmanager
+def _disposed(engine: Engine) -> Iterator[None]:
+    """The engine's connections are closed when the command is done: ``main`` may be called many times."""
+    try:
+        yield
+    finally:
+        engine.dispose()
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dora-collector")
+    except PackageNotFoundError:
+        from collector import __version__
+
+        return f"{__version__} (not installed: run from a source tree)"
+
+
+def one_line(text: str) -> str:
+    """``text`` as one printable line: a line break, a terminal escape or an unencodable character from an input
+    is shown escaped, never acted on."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 from collector.errors import ConfigError
 
+# SQLAlchemy is imported where a URL is read, not at the top: `dora-collector --help` shows SETTINGS_HELP
+# and must answer without loading the database stack.
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
@@ -37,6 +39,28 @@ _INTEGER_RE = re.compile(r"^[+-]?[0-9]{1,12}$")
 # A value that looks like a credential is never quoted back, whichever setting it was pasted into.
 _CREDENTIAL_LIKE = re.compile(r"gh[pousr]_|github_pat_|-----BEGIN|://|@", re.IGNORECASE)
 _T = TypeVar("_T")
+
+# Every setting the CLI reads, as its --help describes it (a test keeps this in step with load_settings).
+SETTINGS_HELP = {
+    "DATABASE_URL": "postgresql://user:password@host:5432/database, or postgres://...?sslmode=require as "
+    "hosting providers give it; an @ in the password is written %40",
+    "GITHUB_TOKEN": "a token that can read the repositories' pull requests (or the three GITHUB_APP_ settings)",
+    "GITHUB_APP_ID": "instead of a token, a GitHub App: its numeric ID or client ID (Iv...)",
+    "GITHUB_APP_INSTALLATION_ID": "the App's installation number in the organisation",
+    "GITHUB_APP_PRIVATE_KEY": "the App's .pem private key (one line with \\n escapes is fine)",
+    "REPOSITORIES": "comma-separated owner/name list, e.g. acme/api,acme/web",
+    "GITHUB_API_URL": f"default {DEFAULT_GITHUB_API_URL}; GitHub Enterprise Server: https://HOST/api/v3",
+    "TEAMS_FILE": "optional: a teams file synced before each run (see teams sync --help)",
+    "MAX_WORKERS": f"repositories read at once, 1-{MAX_MAX_WORKERS} (default {DEFAULT_MAX_WORKERS})",
+    "LOOKBACK_DAYS": f"a repository's first run reads this many days back, 1-3650 (default {DEFAULT_LOOKBACK_DAYS})",
+    "GITHUB_MAX_REQUESTS_PER_MINUTE": f"pacing, 0-100000, 0 turns it off (default {DEFAULT_MAX_REQUESTS_PER_MINUTE})",
+    "GITHUB_CONCURRENT_RUNS": "collectors that share the token and split the pace, 1-100 (default 1)",
+    "GITHUB_RATE_LIMIT_RESERVE_PERCENT": "share of the hourly budget left for other tools, 0-90 "
+    f"(default {DEFAULT_RATE_LIMIT_RESERVE_PERCENT})",
+    "LOG_LEVEL": f"{', '.join(_LOG_LEVELS)} (default INFO); logs are JSON lines on stderr",
+}
+# What migrate, teams sync and report read (load_settings with need_github=False).
+DATABASE_SETTINGS = ("DATABASE_URL", "LOG_LEVEL")
 
 
 @dataclass(frozen=True)

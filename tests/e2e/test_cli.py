@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from collector.testing.fake_github import Fault
 from tests.helpers import member, merged_pull, rows, snapshot, team_doc, write_json
@@ -222,3 +222,63 @@ def test_ctrl_c_stops_promptly_closes_the_ledger_row_and_exits_130(env, fake_git
     assert "Traceback" not in stderr and "dora-collector: interrupted" in stderr
     assert rows(engine, "SELECT status, error FROM collector_runs") == [("failed", "interrupted")]
     assert rows(engine, "SELECT count(*) < 3000 FROM pull_requests") == [(True,)]
+
+
+# ---------------------------------------------------------------- the first hour (the inputs people hand over)
+
+# Imported by commands, never by --help or --version.
+HEAVY = ("sqlalchemy", "psycopg", "github", "alembic", "cryptography", "requests", "urllib3", "msgspec", "boto3",
+         "pythonjsonlogger", "tenacity", "collector.store", "collector.pipeline")  # fmt: skip
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["run", "--help"], ["teams", "sync", "--help"]], ids=str)
+def test_help_and_version_answer_without_loading_the_database_or_github_stack(args):
+    probe = (
+        "import runpy, sys\n"
+        f"sys.argv = ['dora-collector', *{args!r}]\n"
+        "try:\n    runpy.run_module('collector', run_name='__main__')\n"
+        "except SystemExit as done:\n    assert done.code == 0, done.code\n"
+        f"print(sorted(m for m in sys.modules if m.startswith({HEAVY!r})), file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "[]\n"
+
+
+def test_a_database_url_as_hosting_providers_give_it_works(env, database_url):
+    """Regression: postgres://…?sslmode=… ended in sqlalchemy.exc.NoSuchModuleError."""
+    url = make_url(database_url)
+    given = url.set(drivername="postgres").update_query_dict({"sslmode": "prefer"})
+    result = cli("migrate", env={**env, "DATABASE_URL": given.render_as_string(hide_password=False)})
+    assert result.returncode == 0, result.stderr
+    assert "database at revision" in result.stdout
+
+
+@pytest.mark.parametrize("port", ["54x2", "99999", ""])
+def test_a_malformed_port_is_one_line_without_the_password(env, port):
+    """Regression: ValueError: invalid literal for int() with base 10 (a traceback)."""
+    result = cli("migrate", env={**env, "DATABASE_URL": f"postgresql://dora:hunter2@127.0.0.1:{port}/dora"})
+    assert result.returncode == 2
+    assert result.stderr.startswith("dora-collector: error: DATABASE_URL's port is not a number from 1 to 65535")
+    assert result.stderr.count("\n") == 1 and "hunter2" not in result.stderr
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"], ids=["utf-8-bom", "utf-16-le-bom"])
+def test_a_teams_file_saved_by_notepad_syncs(env, engine, tmp_path, encoding):
+    """Regression: a BOM made it 'invalid JSON'; UTF-16 ended in UnicodeDecodeError (a traceback)."""
+    text = json.dumps(team_doc(("plätform", [member("alice")]), ("data", [member("bob")])), indent=2)
+    saved = tmp_path / "teams.json"
+    saved.write_bytes(text.replace("\n", "\r\n").encode(encoding))
+    result = cli("teams", "sync", "--file", str(saved), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "synced 2 teams, 2 memberships" in result.stdout
+    assert rows(engine, "SELECT name FROM teams ORDER BY name") == [("data",), ("plätform",)]
+
+
+def test_every_setting_that_needs_fixing_is_named_in_one_line(env):
+    broken = {**env, "MAX_WORKERS": "many", "LOOKBACK_DAYS": "-3"}
+    del broken["GITHUB_TOKEN"]
+    result = cli("run", env=broken)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("dora-collector: error: 3 settings need fixing: (1) GITHUB_TOKEN is not set")
+    assert "(2) MAX_WORKERS" in result.stderr and "(3) LOOKBACK_DAYS" in result.stderr
