@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, text
 
 from collector import store
@@ -23,6 +24,14 @@ DATA_TABLES = (
     "quarantined_prs",
 )
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+
+# Property tests (hypothesis) run the same examples on every run: CI runs the suite twice and a failure must
+# reproduce on any machine from the test's name alone, with no example database to carry over (none is
+# kept: database=None). The examples are a hash of the test, so they change only when the test does.
+# HYPOTHESIS_PROFILE=explore searches afresh, ten times as long: for a developer hunting, not for CI.
+settings.register_profile("repeatable", max_examples=100, deadline=None, derandomize=True, database=None)
+settings.register_profile("explore", max_examples=1000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture(autouse=True)
