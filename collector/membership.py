@@ -86,12 +86,12 @@ def _team(raw: Any, where: str) -> TeamSpec:
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise TeamsFileError(f"{where}: a team needs a non-empty name")
-    if not name.strip().isprintable():
-        raise TeamsFileError(f"{where}: the name {name!r} contains a control character")
+    if "\x00" in name:  # PostgreSQL's text cannot hold NUL; other characters the report makes safe
+        raise TeamsFileError(f"{where}: the name {name!r} contains a NUL character")
     description = raw.get("description")
     if description is not None and not isinstance(description, str):
         raise TeamsFileError(f"{where} ({name}): description must be a string")
-    if description is not None and "\x00" in description:  # PostgreSQL's text cannot hold NUL
+    if description is not None and "\x00" in description:
         raise TeamsFileError(f"{where} ({name}): description contains a NUL character")
     members = raw.get("members", [])
     if not isinstance(members, list):
