@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +26,7 @@ from collector.report import load_report, render_html, write_report
 from collector.sync import sync_teams
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
 log = logging.getLogger("collector")
 
@@ -44,6 +47,18 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=Path("report.html"), help="output file (default report.html)")
     demo = sub.add_parser("demo", help="zero-setup showcase on an embedded PostgreSQL and a local fake GitHub")
     demo.add_argument("--out", type=Path, default=Path("dora-demo-report.html"), help="where the demo's report goes")
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="instead: keep the demo's GitHub and an empty PostgreSQL running, to try the real workflow on them",
+    )
+    demo.add_argument(
+        "--env-file",
+        type=Path,
+        default=Path("dora-demo.env"),
+        help="with --serve: where to write their settings as shell exports (default dora-demo.env)",
+    )
+    demo.add_argument("--port", type=int, default=0, help="with --serve: the demo GitHub's port (default: any free)")
     return parser
 
 
@@ -52,7 +67,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     env = os.environ if environ is None else environ
     configure_logging(_early_log_level(env))
     try:
-        return _dispatch(args, env)
+        with _sigterm_as_interrupt():
+            return _dispatch(args, env)
     except CollectorError as exc:
         print(f"dora-collector: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -63,8 +79,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
 def _dispatch(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if args.command == "demo":
-        from collector.demo import run_demo  # the embedded server is an optional dependency
+        from collector.demo import run_demo, serve_demo  # the embedded server is an optional dependency
 
+        if args.serve:
+            return serve_demo(env_file=args.env_file, port=args.port)
         return run_demo(report_path=args.out)
     if args.command == "migrate":
         settings = load_settings(env, need_github=False)
@@ -125,6 +143,23 @@ def _since(raw: str | None) -> datetime | None:
         return parse_instant(raw)
     except ValueError:
         raise ConfigError(f"--since {raw!r} is not an ISO-8601 date or datetime") from None
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so temporary servers and directories are cleaned up either way."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def _early_log_level(env: Mapping[str, str]) -> str:
