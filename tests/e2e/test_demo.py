@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -106,3 +107,13 @@ def test_a_server_whose_start_was_interrupted_is_stopped_by_its_pid_file(tmp_pat
     stop_postmaster(tmp_path / "absent")  # nothing started: nothing to do
     (tmp_path / "postmaster.pid").write_text("garbage")
     stop_postmaster(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "generated", ["report.html", "dora-demo-report.html", "dora-demo.env", ".hypothesis/x", "bench/out/small.json"]
+)
+def test_what_the_commands_write_by_default_is_git_ignored(generated):
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    assert subprocess.run(["git", "check-ignore", "-q", generated], cwd=root).returncode == 0
