@@ -117,6 +117,16 @@ def test_a_team_without_any_attributed_pr_has_no_rows(engine, fake_github):
     assert set(teams) == {"platform"}
 
 
+def test_a_team_whose_members_all_left_keeps_zero_weeks_through_the_current_one(engine, fake_github):
+    add(fake_github, "acme/api", merged_pull(1, "alice", merged=at("2025-03-05T12:00:00")))
+    sync(engine, team_doc(("platform", [member("alice", joined="2025-01-01", left="2025-04-01")])))
+    collect(engine, fake_github, ["acme/api"])
+    teams, this_week = calendar(engine)
+    assert teams["platform"][0][:2] == (date(2025, 3, 3), 1)
+    assert teams["platform"][-1] == (this_week, *ZERO, True)
+    assert len(teams["platform"]) == (this_week - date(2025, 3, 3)).days // 7 + 1
+
+
 def test_weeks_follow_utc_whatever_the_session_time_zone(gap):
     # 2025-03-09 23:30 UTC is already Monday in Auckland, and 2025-03-17 09:30 UTC still Sunday in Honolulu.
     assert calendar(gap, "Pacific/Auckland") == calendar(gap, "Pacific/Honolulu") == calendar(gap)
