@@ -162,12 +162,12 @@ def _print_views(engine: Engine) -> None:
         lead = conn.execute(
             text(
                 "SELECT team_name, month, prs_merged, round(median_lead_time_hours::numeric, 1), "
-                "round(p95_lead_time_hours::numeric, 1) FROM view_dora_lead_time ORDER BY team_name, month"
+                "round(p95_lead_time_hours::numeric, 1) FROM view_pr_lead_time ORDER BY team_name, month"
             )
         ).all()
     print("\nview_team_velocity (last 6 weeks)")
     print(_table(("team", "week", "PRs merged", "weighted", "avg cycle h"), velocity))
-    print("\nview_dora_lead_time")
+    print("\nview_pr_lead_time (PR lead time: opened -> merged)")
     print(_table(("team", "month", "PRs merged", "median h", "p95 h"), lead))
 
 

@@ -195,7 +195,7 @@ def test_demo_runs_with_zero_setup(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "first run (backfill): run" in result.stdout and "success" in result.stdout
     assert "second run (nothing changed)" in result.stdout and "(3 answered 304 Not Modified)" in result.stdout
-    assert "view_team_velocity" in result.stdout and "view_dora_lead_time" in result.stdout
+    assert "view_team_velocity" in result.stdout and "view_pr_lead_time" in result.stdout
     assert f"report written to {tmp_path / 'dora-demo-report.html'}" in result.stdout
     assert (tmp_path / "dora-demo-report.html").read_text().count('class="chart"') == 8
 
