@@ -535,12 +535,12 @@ def analyst_queries(server_url: str, rows: int, repeats: int) -> dict[str, Any]:
                 60 * repeats,
             ),
             "all_teams_12_months_lead_time": (
-                "SELECT * FROM view_dora_lead_time "
+                "SELECT * FROM view_pr_lead_time "
                 "WHERE month >= (date_trunc('month', now() AT TIME ZONE 'UTC') - interval '11 months')::date",
                 15 * repeats,
             ),
             "full_scan_view_team_velocity": ("SELECT * FROM view_team_velocity", 5 * repeats),
-            "full_scan_view_dora_lead_time": ("SELECT * FROM view_dora_lead_time", 5 * repeats),
+            "full_scan_view_pr_lead_time": ("SELECT * FROM view_pr_lead_time", 5 * repeats),
             "full_scan_view_pr_attribution": ("SELECT * FROM view_pr_attribution", 3 * repeats),
         }
         results = {"rows": rows, "fill_seconds": fill_seconds}
