@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from sqlalchemy import text
 
 from collector.testing.fake_github import Fault
 from tests.helpers import member, merged_pull, rows, snapshot, team_doc, write_json
+from tests.terminal import Terminal
 
 TOKEN = "ghp_e2eSECRETtoken123"
 RECENT = datetime.now(UTC) - timedelta(days=5)
@@ -32,7 +34,9 @@ def cli(*args, env=None, cwd=None, timeout=120):
 @pytest.fixture
 def env(engine, fake_github, tmp_path):
     fake_github.tokens.add(TOKEN)
-    values = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DATABASE_", "REPOSITORIES"))}
+    values = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DATABASE_", "REPOSITORIES", "LOG_FORMAT"))
+    }
     values.update(
         DATABASE_URL=engine.url.render_as_string(hide_password=False),
         GITHUB_TOKEN=TOKEN,
@@ -222,3 +226,41 @@ def test_ctrl_c_stops_promptly_closes_the_ledger_row_and_exits_130(env, fake_git
     assert "Traceback" not in stderr and "dora-collector: interrupted" in stderr
     assert rows(engine, "SELECT status, error FROM collector_runs") == [("failed", "interrupted")]
     assert rows(engine, "SELECT count(*) < 3000 FROM pull_requests") == [(True,)]
+
+
+# ------------------------------------------------------------------ people at a terminal
+
+
+def test_a_run_in_a_terminal_logs_readable_lines(env, fake_github, teams_file):
+    """stderr a real pseudo-terminal: one line per event, the repository first, keys as key=value, no JSON."""
+    populate(fake_github)
+    terminal = Terminal()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "collector", "run"], env={**env, "TEAMS_FILE": str(teams_file)},
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=terminal.follower, text=True,
+        )  # fmt: skip
+        shown = terminal.everything()
+        stdout, _ = process.communicate(timeout=120)
+    finally:
+        terminal.close()
+    assert process.returncode == 0, shown
+    lines = shown.splitlines()
+    assert not [line for line in lines if line.startswith("{")]
+    clock = r"\d\d:\d\d:\d\d"
+    assert any(re.fullmatch(clock + r" INFO run started repositories=2 trigger=cli", line) for line in lines), shown
+    assert any(
+        re.fullmatch(clock + r" INFO acme/web: repository collected status=done prs_seen=3 .*", line) for line in lines
+    ), shown
+    assert TOKEN not in shown + stdout
+
+
+def test_log_format_text_makes_piped_logs_readable(env):
+    result = cli("run", env={**env, "LOG_FORMAT": "text", "REPOSITORIES": "acme/missing"})
+    assert re.search(r"^\d\d:\d\d:\d\d INFO run started repositories=1 trigger=cli$", result.stderr, re.M)
+
+
+def test_an_unknown_log_format_is_one_line(env):
+    result = cli("run", env={**env, "LOG_FORMAT": "yaml"})
+    assert result.returncode == 2
+    assert result.stderr == "dora-collector: error: LOG_FORMAT must be one of auto, json, text (got 'yaml')\n"
