@@ -317,6 +317,9 @@ def _conclude(ctx: _Run, result: RunResult) -> None:
     result.rate_limit_remaining = stats.rate_limit_remaining
     if isinstance(ctx.stopped_by, BudgetSpent):
         result.rate_limit_reset = ctx.stopped_by.reset or stats.rate_limit_reset
+    if result.repositories_unfinished and ctx.fatal is None:
+        # A worker that finds the deadline near stops without an exception.
+        result.stop_reason = str(ctx.stopped_by) if ctx.stopped_by else "the run's time is up"
     if ctx.fatal is not None:
         result.status, result.error = "failed", str(ctx.fatal)
     elif result.failed:

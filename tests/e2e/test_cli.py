@@ -73,10 +73,12 @@ def test_teams_sync_then_run_then_quiet_run(env, fake_github, teams_file, engine
     assert "synced 2 teams, 2 memberships" in synced.stdout
     first = cli("run", env=env, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "success" in first.stdout and "6 PRs seen" in first.stdout
+    assert first.stdout.startswith("6 PRs collected from 2 repositories") and first.stdout.endswith("succeeded.\n")
     assert rows(engine, "SELECT count(*) FROM pr_metrics") == [(6,)]
     quiet = cli("run", env=env, cwd=tmp_path)
-    assert "2 GitHub requests (2 answered 304 Not Modified)" in quiet.stdout
+    assert quiet.stdout.startswith(
+        "Nothing changed since the last run; 2 GitHub requests (2 answered 304 Not Modified)."
+    )
 
 
 def test_run_syncs_the_teams_file_first_when_configured(env, fake_github, teams_file, engine):
@@ -116,6 +118,9 @@ def test_a_bad_token_is_one_clear_line_and_changes_nothing(env, fake_github, eng
     assert result.returncode != 0
     last = result.stderr.splitlines()[-1]
     assert last.startswith("dora-collector: error: GitHub rejected GITHUB_TOKEN")
+    assert result.stdout.startswith(
+        "GitHub rejected GITHUB_TOKEN (401 Bad credentials): check the token and its expiry."
+    )
     assert "ghp_wrongWRONGwrong" not in result.stderr + result.stdout
     assert snapshot(engine) == before
 
@@ -197,8 +202,15 @@ def test_demo_runs_with_zero_setup(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DATABASE_", "TEST_DATABASE"))}
     result = cli("demo", env=env, cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "first run (backfill): run" in result.stdout and "success" in result.stdout
-    assert "second run (nothing changed)" in result.stdout and "(3 answered 304 Not Modified)" in result.stdout
+    assert re.search(
+        r"^first run \(backfill\): \d+ PRs collected from 3 repositories.* succeeded\.$", result.stdout, re.M
+    )
+    assert re.search(
+        r"^second run \(nothing changed\): Nothing changed since the last run; 3 GitHub requests "
+        r"\(3 answered 304 Not Modified\)\. Run \S+ succeeded\.$",
+        result.stdout,
+        re.M,
+    )
     assert "view_team_velocity" in result.stdout and "view_dora_lead_time" in result.stdout
     assert f"report written to {tmp_path / 'dora-demo-report.html'}" in result.stdout
     assert (tmp_path / "dora-demo-report.html").read_text().count('class="chart"') == 8
@@ -252,6 +264,7 @@ def test_a_run_in_a_terminal_logs_readable_lines(env, fake_github, teams_file):
     assert any(
         re.fullmatch(clock + r" INFO acme/web: repository collected status=done prs_seen=3 .*", line) for line in lines
     ), shown
+    assert stdout.startswith("6 PRs collected from 2 repositories")
     assert TOKEN not in shown + stdout
 
 
