@@ -31,6 +31,8 @@ class RepoOutcome:
     pages: int = 0
     not_modified: bool = False
     error: str | None = None
+    prs_eligible: int = 0  # written PRs a team could be credited with: merged, by a person, into the default branch
+    prs_credited: int = 0  # those of them at least one team was credited with
 
 
 @dataclass
@@ -45,6 +47,7 @@ class RunResult:
     duration_seconds: float = 0.0
     error: str | None = None
     stop_reason: str | None = None  # why repositories were left for the next run (GitHub's budget, time)
+    warnings: list[str] = field(default_factory=list)  # what people should fix, as logged
 
     def _count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -72,6 +75,14 @@ class RunResult:
     @property
     def prs_quarantined(self) -> int:
         return sum(o.quarantined for o in self.outcomes)
+
+    @property
+    def prs_eligible(self) -> int:
+        return sum(o.prs_eligible for o in self.outcomes)
+
+    @property
+    def prs_credited(self) -> int:
+        return sum(o.prs_credited for o in self.outcomes)
 
 
 @contextmanager
@@ -149,7 +160,7 @@ def _finish(engine: Engine, now: datetime, result: RunResult) -> None:
 def describe(result: RunResult) -> str:
     """The run in a few plain sentences, for people: first what stopped it or needs fixing, then what it did
     and what it cost, then the run. Zero counts that say nothing are left out."""
-    sentences = [*_problems(result), _work(result), _verdict(result)]
+    sentences = [*_problems(result), *result.warnings, _work(result), _verdict(result)]
     return " ".join(_sentence(s) for s in sentences)
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from collector.pipeline import NO_TEAMS
 from collector.testing.fake_github import Fault
 from tests.helpers import member, merged_pull, rows, snapshot, team_doc, write_json
 from tests.terminal import Terminal
@@ -277,3 +278,12 @@ def test_an_unknown_log_format_is_one_line(env):
     result = cli("run", env={**env, "LOG_FORMAT": "yaml"})
     assert result.returncode == 2
     assert result.stderr == "dora-collector: error: LOG_FORMAT must be one of auto, json, text (got 'yaml')\n"
+
+
+def test_a_run_with_no_teams_warns_in_the_log_and_the_summary(env, fake_github):
+    populate(fake_github)
+    result = cli("run", env=env)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in map(json.loads, result.stderr.splitlines()) if line["level"] == "WARNING"]
+    assert [line["message"] for line in warnings] == [NO_TEAMS] and warnings[0]["run_id"]
+    assert result.stdout.startswith(NO_TEAMS[0].upper() + NO_TEAMS[1:] + ". 6 PRs collected from 2 repositories")

@@ -103,3 +103,8 @@ def test_a_quiet_run_says_nothing_changed_since_the_last_run():
 def test_no_prs_without_github_saying_not_modified_is_not_called_unchanged():
     text = describe(result(done(not_modified=False), github_requests=1))
     assert text.startswith("No new or updated PRs; 1 GitHub request.")
+
+
+def test_warnings_come_before_what_was_done():
+    text = describe(result(done(prs_seen=1, rows_written=1), warnings=["no teams are synced: run this"]))
+    assert text.startswith("No teams are synced: run this. 1 PR collected")
