@@ -18,7 +18,7 @@ from collector.config import Settings, load_settings
 from collector.errors import CollectorError, ConfigError
 from collector.github_api import GitHubClientFactory
 from collector.ledger import describe
-from collector.logs import configure_logging
+from collector.logs import configure_logging, set_log_level
 from collector.membership import load_teams_file, parse_instant
 from collector.migrate import assert_schema_current, upgrade_to_head
 from collector.pipeline import run
@@ -65,8 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     env = os.environ if environ is None else environ
-    configure_logging(_early_log_level(env))
     try:
+        configure_logging(_early_log_level(env), log_format=env.get("LOG_FORMAT"))
         with _sigterm_as_interrupt():
             return _dispatch(args, env)
     except CollectorError as exc:
@@ -125,7 +125,7 @@ def _report(settings: Settings, team: str | None, weeks: int, out: Path) -> int:
 
 def _run(settings: Settings, since_raw: str | None) -> int:
     since = _since(since_raw)
-    configure_logging(settings.log_level)
+    set_log_level(settings.log_level)
     engine = store.make_engine(settings.database_url, pool_size=settings.max_workers + 2)
     github = GitHubClientFactory.from_settings(settings)
     result = run(settings, github=github, engine=engine, now=datetime.now(UTC), since=since)
