@@ -42,8 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     run_cmd = sub.add_parser("run", help="one collection run, exactly what the scheduled Lambda does")
     run_cmd.add_argument("--since", help="first collection of a repository: PRs updated on/after DATE")
     report = sub.add_parser("report", help="render the views as one self-contained HTML file")
-    report.add_argument("--team", help="only this team")
-    report.add_argument("--weeks", type=int, default=12, help="weeks of history (default 12)")
+    report.add_argument("--team", help="only this team (its name in any case)")
+    report.add_argument(
+        "--weeks", type=int, default=12, help="every section covers the last N weeks, this one included (default 12)"
+    )
     report.add_argument("--out", type=Path, default=Path("report.html"), help="output file (default report.html)")
     demo = sub.add_parser("demo", help="zero-setup showcase on an embedded PostgreSQL and a local fake GitHub")
     demo.add_argument("--out", type=Path, default=Path("dora-demo-report.html"), help="where the demo's report goes")
