@@ -244,7 +244,7 @@ def _selected_teams(conn: Connection, team: str | None) -> list[str]:
     regardless of case in the teams file)."""
     names = list(
         conn.execute(
-            text("SELECT team_name FROM view_team_velocity UNION SELECT team_name FROM view_dora_lead_time "
+            text("SELECT team_name FROM view_team_velocity UNION SELECT team_name FROM view_pr_lead_time "
                  "UNION SELECT team_name FROM view_open_pr_age ORDER BY 1")
         ).scalars()
     )  # fmt: skip
