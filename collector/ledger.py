@@ -31,6 +31,8 @@ class RepoOutcome:
     pages: int = 0
     not_modified: bool = False
     error: str | None = None
+    prs_eligible: int = 0  # written PRs a team could be credited with: merged, by a person, into the default branch
+    prs_credited: int = 0  # those of them at least one team was credited with
 
 
 @dataclass
@@ -44,6 +46,8 @@ class RunResult:
     rate_limit_reset: datetime | None = None  # set when GitHub's budget ended the run
     duration_seconds: float = 0.0
     error: str | None = None
+    stop_reason: str | None = None  # why repositories were left for the next run (GitHub's budget, time)
+    warnings: list[str] = field(default_factory=list)  # what people should fix, as logged
 
     def _count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -71,6 +75,14 @@ class RunResult:
     @property
     def prs_quarantined(self) -> int:
         return sum(o.quarantined for o in self.outcomes)
+
+    @property
+    def prs_eligible(self) -> int:
+        return sum(o.prs_eligible for o in self.outcomes)
+
+    @property
+    def prs_credited(self) -> int:
+        return sum(o.prs_credited for o in self.outcomes)
 
 
 @contextmanager
@@ -146,13 +158,77 @@ def _finish(engine: Engine, now: datetime, result: RunResult) -> None:
 
 
 def describe(result: RunResult) -> str:
-    """The run in one line, for people."""
-    parts = [
-        f"run {result.run_id} {result.status}:",
-        f"{result.repositories_done} repositories collected,",
-        f"{len(result.failed)} failed,",
-        f"{result.repositories_unfinished} left for the next run;",
-        f"{result.prs_seen} PRs seen, {result.rows_written} rows written, {result.prs_quarantined} quarantined,",
-        f"{result.github_requests} GitHub requests ({result.github_not_modified} answered 304 Not Modified)",
-    ]
-    return " ".join(parts)
+    """The run in a few plain sentences, for people: first what stopped it or needs fixing, then what it did
+    and what it cost, then the run. Zero counts that say nothing are left out."""
+    sentences = [*_problems(result), *result.warnings, _work(result), _verdict(result)]
+    return " ".join(_sentence(s) for s in sentences)
+
+
+def _problems(result: RunResult) -> list[str]:
+    if _stopped_by_github(result):
+        return [result.error or ""]  # GitHub rejected the credentials or was out of reach: it says what to do
+    problems = [_failures(result.failed, len(result.outcomes))] if result.failed else []
+    if result.rate_limit_reset is not None:
+        problems.append(
+            f"GitHub's rate limit stopped the run; it resets at {result.rate_limit_reset:%Y-%m-%d %H:%M} UTC"
+        )
+    elif result.stop_reason:
+        problems.append(result.stop_reason)  # e.g. "the run's time is up"
+    return problems
+
+
+def _stopped_by_github(result: RunResult) -> bool:
+    """Failed without a failed repository: the credentials were rejected or GitHub was out of reach."""
+    return result.status == "failed" and not result.failed and bool(result.error)
+
+
+def _work(result: RunResult) -> str:
+    clauses = []
+    if result.prs_seen:
+        from_repos = sum(1 for o in result.outcomes if o.prs_seen)
+        clauses.append(
+            f"{_count(result.prs_seen, 'PR')} collected from {_count(from_repos, 'repository', 'repositories')}"
+        )
+        if result.rows_written:
+            clauses[-1] += f", {_count(result.rows_written, 'row')} written"
+    elif not (done := [o for o in result.outcomes if o.status == "done"]):
+        clauses.append("nothing was collected")
+    elif all(o.not_modified for o in done):
+        clauses.append("nothing changed since the last run")  # GitHub said so: 304 Not Modified
+    else:
+        clauses.append("no new or updated PRs")
+    if result.prs_quarantined:
+        clauses[-1] += f", {_count(result.prs_quarantined, 'PR')} quarantined"
+    if result.repositories_unfinished and not _stopped_by_github(result):
+        clauses.append(f"{_count(result.repositories_unfinished, 'repository', 'repositories')} left for the next run")
+    if result.github_requests:
+        not_modified = (
+            f" ({result.github_not_modified} answered 304 Not Modified)" if result.github_not_modified else ""
+        )
+        clauses.append(f"{_count(result.github_requests, 'GitHub request')}{not_modified}")
+    return "; ".join(clauses)
+
+
+def _failures(failed: dict[str, str], repositories: int) -> str:
+    if len(failed) == 1:
+        ((repo, error),) = failed.items()
+        which = f"the only repository, {repo}," if repositories == 1 else f"repository {repo}"
+        return f"{which} failed ({error or 'no reason given'})"
+    why = "; ".join(f"{repo} ({error or 'no reason given'})" for repo, error in sorted(failed.items()))
+    if len(failed) == repositories:
+        return f"{'both' if repositories == 2 else f'all {repositories}'} repositories failed: {why}"
+    return f"{len(failed)} repositories failed: {why}"
+
+
+def _verdict(result: RunResult) -> str:
+    ended = {"success": "succeeded", "partial": "is partial", "failed": "failed"}
+    return f"run {result.run_id} {ended.get(result.status, result.status)}"
+
+
+def _count(n: int, singular: str, plural: str | None = None) -> str:
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
+def _sentence(text: str) -> str:
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from collector import cursor, store
-from collector.attribute import attribute
+from collector.attribute import attribute, is_eligible
 from collector.errors import CollectorError, GitHubAuthError, GitHubUnavailableError
 from collector.fetch import find_page, read_page, read_pull
 from collector.github_api import BudgetSpent, GitHubClientFactory, GitHubRequestError, RunMustStop
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from collector.config import Settings
     from collector.cursor import RepoState, Sweep
     from collector.fetch import Page
-    from collector.models import PullRequest
+    from collector.models import MetricRow, PullRequest
 
 __all__ = ["RepoOutcome", "RunResult", "run"]
 
@@ -51,6 +51,11 @@ EXTRA_PAGES = 10
 # a quiet run stays free but for those, and PRs that stay unreadable do not starve the others.
 QUARANTINE_RETRIES = 10
 QUARANTINE_RETRY_AFTER = timedelta(days=1)
+# Said when no team has a member: collection works, and every team number is silently zero.
+NO_TEAMS = (
+    "no teams are synced: every PR is stored but none is credited; "
+    "run `dora-collector teams sync --file teams.json` (or set TEAMS_FILE)"
+)
 
 
 def run(
@@ -78,6 +83,8 @@ def run(
             index=MembershipIndex(store.memberships(engine)),
         )
         log.info("run started", extra={"repositories": len(repos), "trigger": trigger})
+        if not len(ctx.index):
+            _warn(result, NO_TEAMS)
         result.outcomes = _collect_all(ctx, store.load_states(engine, repos), settings.max_workers)
         _conclude(ctx, result)
     return result
@@ -290,10 +297,22 @@ def _write(ctx: _Run, repo: _Repository, batch: _Batch) -> None:
     repo.outcome.prs_seen += len(batch.prs)
     repo.outcome.rows_written += written.prs_written + written.metric_rows_written
     repo.outcome.quarantined += len(written.refused)
+    _count_credit(repo.outcome, prs, rows, written.refused)
     for refusal in written.refused:
         log.warning("pull request quarantined", extra={"repository": repo.name, "item": refusal.item,
                                                        "reason": refusal.reason})  # fmt: skip
     batch.clear()
+
+
+def _count_credit(
+    outcome: RepoOutcome, prs: list[PullRequest], rows: list[MetricRow], refused: Sequence[Refusal]
+) -> None:
+    """Of the PRs written, those a team could be credited with, and those one was."""
+    refused_numbers = {r.number for r in refused}
+    credited = {row.pr_number for row in rows}
+    kept = [pr for pr in prs if pr.number not in refused_numbers]
+    outcome.prs_eligible += sum(1 for pr in kept if is_eligible(pr))
+    outcome.prs_credited += sum(1 for pr in kept if pr.number in credited)
 
 
 def _log_repository(repo: _Repository) -> None:
@@ -317,6 +336,9 @@ def _conclude(ctx: _Run, result: RunResult) -> None:
     result.rate_limit_remaining = stats.rate_limit_remaining
     if isinstance(ctx.stopped_by, BudgetSpent):
         result.rate_limit_reset = ctx.stopped_by.reset or stats.rate_limit_reset
+    if result.repositories_unfinished and ctx.fatal is None:
+        # A worker that finds the deadline near stops without an exception.
+        result.stop_reason = str(ctx.stopped_by) if ctx.stopped_by else "the run's time is up"
     if ctx.fatal is not None:
         result.status, result.error = "failed", str(ctx.fatal)
     elif result.failed:
@@ -326,3 +348,24 @@ def _conclude(ctx: _Run, result: RunResult) -> None:
         result.status = "partial"
     else:
         result.status = "success"
+    if len(ctx.index) and result.prs_eligible and not result.prs_credited:
+        _warn(result, _nothing_credited(result.prs_eligible), prs_uncredited=result.prs_eligible)
+
+
+def _nothing_credited(merged: int) -> str:
+    what = (
+        "the merged PR this run collected could not be credited to any team: its author was in no team when it merged"
+        if merged == 1
+        else f"none of the {merged} merged PRs this run collected could be credited to any team: "
+        "their authors were in no team when they merged"
+    )
+    return (
+        f"{what}; see view_unmapped_authors (and view_unattributed_prs for each PR's reason), "
+        "then fix the teams file and run `dora-collector teams sync --file teams.json`"
+    )
+
+
+def _warn(result: RunResult, message: str, **keys: Any) -> None:
+    """A warning people must act on: logged (Lambda's log too) and kept for the run's summary."""
+    log.warning(message, extra=keys)
+    result.warnings.append(message)

@@ -1,13 +1,20 @@
 """``dora-collector report``: one self-contained HTML file (inline SVG, no script, no network).
 
-It reads the documented views only, so a ``dora_reader`` login can produce it.
+Every figure covers one window, the last ``--weeks`` ISO weeks up to now, and says so. The current week and
+month are unfinished: they are marked in progress, never drawn as a drop. A median or percentile over fewer
+PRs than ``analytics_settings.low_sample_min_prs`` is marked low sample.
+
+It reads the documented views, so a ``dora_reader`` login can produce it. Only two questions need more: is
+the database new (no teams, no runs yet), and the low-sample threshold. Those it reads from the tables when
+the login may; a ``dora_reader`` login gets the documented default and an empty-state message naming both
+first steps.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -19,9 +26,14 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
-    from sqlalchemy import Engine
+    from sqlalchemy import Connection, Engine
 
 BLUE, NAVY, ORANGE, GREY = "#9ec5fe", "#1d4ed8", "#ea580c", "#94a3b8"
+# The two markers, each in colours nothing else on the page uses (the screenshot test looks for them).
+IN_PROGRESS_BG, IN_PROGRESS_STRIPE, IN_PROGRESS_EDGE = "#fffbeb", "#fde68a", "#d97706"
+LOW_SAMPLE_BG, LOW_SAMPLE_EDGE = "#ede9e3", "#a8a29e"
+EN_DASH = "\N{EN DASH}"
+DEFAULT_LOW_SAMPLE_MIN_PRS = 5  # analytics_settings' default, for a login that cannot read the table
 # Names come from outside (the teams file, GitHub). A bidirectional override or isolate in one reorders the
 # text that follows it ("Trojan Source", CVE-2021-42574); marks, control characters (C0, C1) and paragraph or
 # line separators have no business in a name either. All are stripped.
@@ -29,165 +41,394 @@ _BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u
 _STRIPPED = dict.fromkeys([ord(c) for c in _BIDI_CONTROLS] + [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029])
 
 
+@dataclass(frozen=True)
+class Window:
+    """The last ``weeks`` ISO weeks (Monday, UTC), the current one included and unfinished."""
+
+    first: date  # Monday of the first week
+    today: date  # the report's day (UTC), in the last week
+    weeks: int
+
+    @classmethod
+    def ending(cls, now: datetime, weeks: int) -> Window:
+        today = now.astimezone(UTC).date()
+        return cls(_monday(today) - timedelta(weeks=weeks - 1), today, weeks)
+
+    @property
+    def end(self) -> date:
+        """The Monday after the current week (exclusive)."""
+        return self.first + timedelta(weeks=self.weeks)
+
+    @property
+    def this_week(self) -> date:
+        return self.end - timedelta(weeks=1)
+
+    @property
+    def this_month(self) -> date:
+        return self.today.replace(day=1)
+
+    def months(self) -> list[date]:
+        """The first day inside the window of each calendar month it touches (the first may be mid-month)."""
+        starts, month = [self.first], _next_month(self.first)
+        while month <= self.today:
+            starts.append(month)
+            month = _next_month(month)
+        return starts
+
+    def label(self) -> str:
+        plural = "s" * (self.weeks != 1)
+        return f"last {self.weeks} week{plural}, {self.first:%Y-%m-%d} {EN_DASH} {self.today:%Y-%m-%d}"
+
+
+@dataclass(frozen=True)
+class Week:
+    start: date
+    prs: int
+    weighted: float
+    mean_hours: float | None
+    in_progress: bool
+
+
+@dataclass(frozen=True)
+class Month:
+    start: date  # the first day inside the window: the 1st, or the window's first day
+    prs: int
+    median: float | None
+    p95: float | None
+    low_sample: bool
+    in_progress: bool
+
+
+@dataclass(frozen=True)
+class LeadTime:
+    """PR lead time (open → merge) over the whole window."""
+
+    prs: int
+    median: float | None
+    p95: float | None
+    low_sample: bool
+
+
+@dataclass(frozen=True)
+class OpenPrs:
+    count: int
+    p90_age: float
+    low_sample: bool
+
+
 @dataclass
 class TeamData:
     name: str
-    weeks: list[tuple[date, int, float, float | None]] = field(default_factory=list)  # week, prs, weighted, avg h
-    months: list[tuple[date, int, float | None, float | None, bool]] = field(default_factory=list)
-    open_prs: tuple[int, float, float] | None = None  # count, p50 h, p90 h
+    weeks: list[Week] = field(default_factory=list)
+    months: list[Month] = field(default_factory=list)
+    lead_time: LeadTime = LeadTime(0, None, None, low_sample=False)
+    open_prs: OpenPrs | None = None
+
+
+@dataclass(frozen=True)
+class Status:
+    """What an empty report needs to say the next step. ``None``: this login cannot read that table."""
+
+    teams: int | None
+    runs: int | None
+    unattributed: int  # eligible PRs no team received, all time
+    unknown_authors: int  # of those, PRs by logins in no team
+
+
+@dataclass(frozen=True)
+class Health:
+    """Attribution health over the window, for all teams."""
+
+    attributed_prs: int  # PRs credited to any team
+    by_reason: list[tuple[str, int]]  # PRs no team received, by reason
+    unattributed: list[tuple[Any, ...]]  # the latest of them
+    unmapped: list[tuple[Any, ...]]  # authors in no team
 
 
 @dataclass
 class ReportData:
     generated_at: datetime
-    weeks: int
+    window: Window
+    low_sample_min_prs: int
     teams: list[TeamData]
-    unattributed_by_reason: list[tuple[str, int]]
-    unattributed: list[tuple[Any, ...]]
-    unmapped: list[tuple[Any, ...]]
+    health: Health
+    status: Status
 
 
-def load_report(engine: Engine, *, team: str | None, weeks: int) -> ReportData:
+def load_report(engine: Engine, *, team: str | None, weeks: int, now: datetime | None = None) -> ReportData:
+    """The report's figures; ``now`` (default: the database's clock) decides the window and what is unfinished."""
     with engine.connect() as conn:
-        now = conn.execute(text("SELECT now()")).scalar_one()
-        first_week = _monday(now.date()) - timedelta(weeks=weeks - 1)
-        first_month = min(first_week.replace(day=1), _months_back(now.date(), 5))
-        names = _team_names(conn)
-        if team is not None and team not in names:
-            known = ", ".join(names) or "none yet"
-            raise ConfigError(f"no team named {team!r} has data (teams: {known})")
-        teams = {name: TeamData(name) for name in names if team in (None, name)}
-        for row in conn.execute(
-            text("SELECT team_name, week, prs_merged, weighted_prs_merged, avg_cycle_time_hours "
-                 "FROM view_team_velocity WHERE week >= :w ORDER BY week"), {"w": first_week},
-        ):  # fmt: skip
-            if row[0] in teams:
-                teams[row[0]].weeks.append((row[1], row[2], float(row[3]), row[4]))
-        for row in conn.execute(
-            text("SELECT team_name, month, prs_merged, median_lead_time_hours, p95_lead_time_hours, low_sample "
-                 "FROM view_dora_lead_time WHERE month >= :m ORDER BY month"), {"m": first_month},
-        ):  # fmt: skip
-            if row[0] in teams:
-                teams[row[0]].months.append((row[1], row[2], row[3], row[4], row[5]))
-        for row in conn.execute(text("SELECT team_name, open_prs, p50_age_hours, p90_age_hours FROM view_open_pr_age")):
-            if row[0] in teams:
-                teams[row[0]].open_prs = (row[1], float(row[2]), float(row[3]))
-        for data in teams.values():
-            data.weeks = _fill_weeks(data.weeks, first_week, weeks)
-        by_reason = conn.execute(
-            text("SELECT reason, count(*) FROM view_unattributed_prs WHERE merged_at >= :w GROUP BY 1 ORDER BY 2 DESC"),
-            {"w": first_week},
-        ).all()
-        unattributed = conn.execute(
-            text("SELECT repository, pr_number, coalesce(author, '(deleted)'), merged_at, reason "
-                 "FROM view_unattributed_prs WHERE merged_at >= :w ORDER BY merged_at DESC LIMIT 30"),
-            {"w": first_week},
-        ).all()  # fmt: skip
-        unmapped = conn.execute(
-            text("SELECT author, prs_merged, repositories, last_merged_at FROM view_unmapped_authors "
-                 "ORDER BY prs_merged DESC, author LIMIT 30")
-        ).all()  # fmt: skip
-    return ReportData(now, weeks, list(teams.values()), [tuple(r) for r in by_reason],
-                      [tuple(r) for r in unattributed], [tuple(r) for r in unmapped])  # fmt: skip
+        now = now or conn.execute(text("SELECT now()")).scalar_one()
+        window = Window.ending(now, weeks)
+        threshold = _low_sample_min_prs(conn)
+        teams = {name: TeamData(name) for name in _selected_teams(conn, team)}
+        _add_weeks(conn, window, teams)
+        _add_lead_times(conn, window, teams, threshold)
+        for name, count, p90 in conn.execute(text("SELECT team_name, open_prs, p90_age_hours FROM view_open_pr_age")):
+            if name in teams:
+                teams[name].open_prs = OpenPrs(count, float(p90), low_sample=count < threshold)
+        health = _health(conn, window)
+        status = _status(conn)
+    return ReportData(now, window, threshold, list(teams.values()), health, status)
 
 
-def _team_names(conn: Any) -> list[str]:
-    return list(
+def _span(window: Window) -> dict[str, datetime]:
+    """The window as instants, midnight UTC: a bare date compared with a timestamptz would be read in the
+    session's time zone."""
+    return {"start": datetime.combine(window.first, time(), UTC), "end": datetime.combine(window.end, time(), UTC)}
+
+
+def _add_weeks(conn: Connection, window: Window, teams: dict[str, TeamData]) -> None:
+    """Every week of the window; the view has no row for a week without PRs, the chart shows it as zero."""
+    rows = conn.execute(
+        text("SELECT team_name, week, prs_merged, weighted_prs_merged, avg_cycle_time_hours "
+             "FROM view_team_velocity WHERE week >= :first AND week < :end"),
+        {"first": window.first, "end": window.end},
+    )  # fmt: skip
+    found: dict[tuple[str, date], Week] = {}
+    for name, week, prs, weighted, mean_hours in rows:
+        found[name, week] = Week(week, prs, float(weighted), mean_hours, week == window.this_week)
+    starts = [window.first + timedelta(weeks=i) for i in range(window.weeks)]
+    for name, data in teams.items():
+        data.weeks = [found.get((name, s), Week(s, 0, 0.0, None, s == window.this_week)) for s in starts]
+
+
+def _add_lead_times(conn: Connection, window: Window, teams: dict[str, TeamData], threshold: int) -> None:
+    """PR lead time per month inside the window, and (month null) over the whole window, in one pass over
+    the credits. A month the window starts in counts from the window's first day."""
+    rows = conn.execute(
+        text("SELECT team_name, date_trunc('month', merged_at AT TIME ZONE 'UTC')::date AS month, count(*), "
+             "percentile_cont(0.5) WITHIN GROUP (ORDER BY cycle_time_hours), "
+             "percentile_cont(0.95) WITHIN GROUP (ORDER BY cycle_time_hours) "
+             "FROM view_pr_attribution WHERE merged_at >= :start AND merged_at < :end "
+             "GROUP BY GROUPING SETS ((team_name, month), (team_name))"), _span(window),
+    )  # fmt: skip
+    months: dict[tuple[str, date], tuple[int, float, float]] = {}
+    for name, month, count, median, p95 in rows:
+        if name in teams and month is None:
+            teams[name].lead_time = LeadTime(count, median, p95, low_sample=count < threshold)
+        elif name in teams:
+            months[name, max(month, window.first)] = (count, median, p95)
+    for name, data in teams.items():
+        data.months = [_month(start, months.get((name, start)), window, threshold) for start in window.months()]
+
+
+def _health(conn: Connection, window: Window) -> Health:
+    span = _span(window)
+    attributed = conn.execute(
+        text("SELECT count(DISTINCT (repository, pr_number)) FROM view_pr_attribution "
+             "WHERE merged_at >= :start AND merged_at < :end"), span,
+    ).scalar_one()  # fmt: skip
+    by_reason = conn.execute(
+        text("SELECT reason, count(*) FROM view_unattributed_prs WHERE merged_at >= :start AND merged_at < :end "
+             "GROUP BY 1 ORDER BY 2 DESC, 1"), span,
+    ).all()  # fmt: skip
+    unattributed = conn.execute(
+        text("SELECT repository, pr_number, coalesce(author, '(deleted)'), merged_at, reason "
+             "FROM view_unattributed_prs WHERE merged_at >= :start AND merged_at < :end "
+             "ORDER BY merged_at DESC, repository, pr_number LIMIT 30"), span,
+    ).all()  # fmt: skip
+    # view_unmapped_authors counts all time; these are the same people (reason unknown_author: the login has
+    # no membership at all), counted inside the window.
+    unmapped = conn.execute(
+        text("SELECT mode() WITHIN GROUP (ORDER BY author), count(*), count(DISTINCT repository), max(merged_at) "
+             "FROM view_unattributed_prs WHERE reason = 'unknown_author' AND merged_at >= :start "
+             "AND merged_at < :end GROUP BY lower(author) ORDER BY 2 DESC, 1 LIMIT 30"), span,
+    ).all()  # fmt: skip
+    return Health(attributed, [(r, n) for r, n in by_reason], [tuple(r) for r in unattributed],
+                  [tuple(r) for r in unmapped])  # fmt: skip
+
+
+def _selected_teams(conn: Connection, team: str | None) -> list[str]:
+    """Every team with data in the views, or the one ``--team`` names (any case: team names are unique
+    regardless of case in the teams file)."""
+    names = list(
         conn.execute(
-            text("SELECT team_name FROM view_team_velocity UNION SELECT team_name FROM view_dora_lead_time "
+            text("SELECT team_name FROM view_team_velocity UNION SELECT team_name FROM view_pr_lead_time "
                  "UNION SELECT team_name FROM view_open_pr_age ORDER BY 1")
         ).scalars()
     )  # fmt: skip
+    if team is None:
+        return names
+    matches = [n for n in names if n == team] or [n for n in names if n.casefold() == team.casefold()]
+    if len(matches) != 1:
+        known = ", ".join(names) or "none yet"
+        raise ConfigError(f"no team named {team!r} has data (teams: {known})")
+    return matches
+
+
+def _low_sample_min_prs(conn: Connection) -> int:
+    if not _readable(conn, "analytics_settings"):
+        return DEFAULT_LOW_SAMPLE_MIN_PRS
+    return int(conn.execute(text("SELECT low_sample_min_prs FROM analytics_settings")).scalar_one())
+
+
+def _status(conn: Connection) -> Status:
+    def count(table: str) -> int | None:
+        return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() if _readable(conn, table) else None
+
+    unattributed, unknown = conn.execute(
+        text("SELECT count(*), count(*) FILTER (WHERE reason = 'unknown_author') FROM view_unattributed_prs")
+    ).one()
+    return Status(count("teams"), count("collector_runs"), unattributed, unknown)
+
+
+def _readable(conn: Connection, table: str) -> bool:
+    return bool(conn.execute(text("SELECT has_table_privilege(:t, 'SELECT')"), {"t": f"public.{table}"}).scalar_one())
 
 
 def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _months_back(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 - months
-    return date(index // 12, index % 12 + 1, 1)
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
-def _fill_weeks(rows: Sequence[tuple[date, int, float, float | None]], first: date, weeks: int) -> list[Any]:
-    """The view has no row for a week without PRs; the chart shows that week as zero."""
-    by_week = {r[0]: r for r in rows}
-    return [by_week.get(first + timedelta(weeks=i), (first + timedelta(weeks=i), 0, 0.0, None)) for i in range(weeks)]
+def _month(start: date, row: tuple[int, float, float] | None, window: Window, threshold: int) -> Month:
+    in_progress = start.replace(day=1) == window.this_month
+    if row is None:
+        return Month(start, 0, None, None, low_sample=False, in_progress=in_progress)
+    count, median, p95 = row
+    return Month(start, count, median, p95, low_sample=count < threshold, in_progress=in_progress)
 
 
 # ---------------------------------------------------------------- rendering
 
 
 def render_html(data: ReportData) -> str:
-    sections = "\n".join(_team_section(i, team, data.weeks) for i, team in enumerate(data.teams)) or (
-        '<p class="empty">No attributed pull requests yet: run <code>dora-collector run</code>.</p>'
-    )
+    sections = "\n".join(_team_section(i, team, data) for i, team in enumerate(data.teams))
     nav = "".join(f'<a href="#team-{i}">{name_html(t.name)}</a>' for i, t in enumerate(data.teams))
+    count = len(data.teams)
     return _PAGE.format(
         css=_CSS,
         subtitle=escape(
-            f"{len(data.teams)} team{'s' * (len(data.teams) != 1)} · last {data.weeks} weeks · "
-            f"generated {data.generated_at:%Y-%m-%d %H:%M} UTC"
+            f"{count} team{'s' * (count != 1)} · {data.window.label()} · "
+            f"generated {data.generated_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        ),
+        key=(
+            '<span class="swatch in-progress"></span> in progress: this week and this month so far, not finished'
+            f'<span class="swatch low-sample"></span> low sample: a median or percentile over fewer than '
+            f"{data.low_sample_min_prs} PRs, read with care"
         ),
         nav=nav,
-        sections=sections,
+        sections=sections or f'<section class="empty-state"><p>{empty_message(data)}</p></section>',
         health=_health_section(data),
     )
 
 
-def _team_section(index: int, team: TeamData, weeks: int) -> str:
-    merged = sum(w[1] for w in team.weeks)
-    weighted = sum(w[2] for w in team.weeks)
-    latest = next((m for m in reversed(team.months) if m[2] is not None), None)
-    tiles = [
-        ("PRs merged", f"{merged}", f"last {weeks} weeks"),
-        ("Weighted PRs", f"{weighted:.1f}", "by allocation"),
-        ("Median lead time", _hours(latest[2]) if latest else "n/a", f"{latest[0]:%b %Y}" if latest else "no data"),
-        ("Open PRs", f"{team.open_prs[0]}" if team.open_prs else "0",
-         f"p90 age {_hours(team.open_prs[2])}" if team.open_prs else "none open"),
-    ]  # fmt: skip
-    tile_html = "".join(
-        f'<div class="tile"><div class="label">{escape(a)}</div><div class="value">{escape(b)}</div>'
-        f'<div class="note">{escape(c)}</div></div>'
-        for a, b, c in tiles
-    )
+def empty_message(data: ReportData) -> str:
+    """The true next step when no team has any credited PR, told apart from the data."""
+    status = data.status
+    sync, run = "<code>dora-collector teams sync --file teams.json</code>", "<code>dora-collector run</code>"
+    if status.teams == 0:
+        if status.runs == 0:
+            return f"No teams synced yet and nothing collected: run {sync}, then {run}."
+        return f"No teams synced yet: run {sync}. The pull requests already collected are credited at once."
+    if status.runs == 0:
+        return f"No collection run yet: run {run}."
+    if status.unattributed:
+        prs = f"{status.unattributed} merged pull request{'s' * (status.unattributed != 1)}"
+        if status.unknown_authors:
+            return (
+                f"{prs} collected, none credited to a team: {status.unknown_authors} "
+                f"{'is' if status.unknown_authors == 1 else 'are'} by authors in no team. "
+                "Add them to the teams file (<code>view_unmapped_authors</code> lists them all; the window's are "
+                f"under Attribution health below) and run {sync}. No GitHub request is needed."
+            )
+        return (
+            f"{prs} collected, none credited to a team: their authors' memberships do not cover the days they "
+            "merged (reasons under Attribution health below). Fix joined_at / left_at in the teams file and run "
+            f"{sync}."
+        )
+    if status.teams is None or status.runs is None:
+        return f"Nothing to show yet. On a new database: run {sync}, then {run}."
     return (
-        f'<section class="team" id="team-{index}"><h2>{name_html(team.name)}</h2><div class="tiles">{tile_html}</div>'
-        f'<div class="charts"><figure><figcaption>Merged PRs per week</figcaption>{velocity_chart(team.weeks)}'
-        f"</figure><figure><figcaption>Lead time per month (hours)</figcaption>{lead_time_chart(team.months)}"
-        "</figure></div></section>"
+        "The collection runs so far found no merged pull request by a person into a default branch: check the "
+        f"repositories the collector is given (REPOSITORIES), then run {run}."
+    )
+
+
+@dataclass(frozen=True)
+class Tile:
+    label: str
+    value: str
+    note: str
+    window: str
+    low_sample: int | None = None  # how many PRs, when the figure is low sample
+
+
+def _team_section(index: int, team: TeamData, data: ReportData) -> str:
+    window = data.window.label()
+    lead, open_prs = team.lead_time, team.open_prs
+    tiles = [
+        Tile("PRs merged", f"{sum(w.prs for w in team.weeks)}", "credited to the team", window),
+        Tile("Weighted PRs", f"{sum(w.weighted for w in team.weeks):.1f}", "by allocation", window),
+        Tile("PR lead time, median", _hours(lead.median),
+             f"open → merge, {lead.prs} PR{'s' * (lead.prs != 1)} · p95 {_hours(lead.p95)}" if lead.prs
+             else "open → merge: no PR merged", window, lead.prs if lead.low_sample else None),
+        # The count is no sample; its p90 age is, and says so.
+        Tile("Open PRs", f"{open_prs.count}" if open_prs else "0",
+             (f"p90 age {_hours(open_prs.p90_age)}" + " (low sample)" * open_prs.low_sample) if open_prs
+             else "none open", "now, as of the last run"),
+    ]  # fmt: skip
+    caption = f'<span class="window">{escape(window)}</span>'
+    return (
+        f'<section class="team" id="team-{index}"><h2>{name_html(team.name)}</h2>'
+        f'<div class="tiles">{"".join(_tile(t) for t in tiles)}</div><div class="charts">'
+        f"<figure><figcaption>Merged PRs per week{caption}</figcaption>{velocity_chart(team.weeks, f't{index}')}"
+        f"</figure><figure><figcaption>PR lead time (open → merge) per month, hours{caption}</figcaption>"
+        f"{lead_time_chart(team.months, f't{index}')}</figure></div></section>"
+    )
+
+
+def _tile(tile: Tile, *, small: bool = False) -> str:
+    classes = "tile" + " small" * small + " low-sample" * (tile.low_sample is not None)
+    badge = (
+        f'<div class="badge">low sample: {tile.low_sample} PR{"s" * (tile.low_sample != 1)}</div>'
+        if tile.low_sample is not None
+        else ""
+    )
+    note = f'<div class="note">{escape(tile.note)}</div>' if tile.note else ""
+    return (
+        f'<div class="{classes}"><div class="label">{escape(tile.label)}</div>'
+        f'<div class="value">{escape(tile.value)}</div>{note}{badge}'
+        f'<div class="window">{escape(tile.window)}</div></div>'
     )
 
 
 def _health_section(data: ReportData) -> str:
-    reasons = (
-        "".join(
-            f'<div class="tile small"><div class="label">{escape(r.replace("_", " "))}</div>'
-            f'<div class="value">{n}</div></div>'
-            for r, n in data.unattributed_by_reason
+    window = data.window.label()
+    if data.health.by_reason:
+        reasons = "".join(
+            _tile(Tile(r.replace("_", " "), f"{n}", "", window), small=True) for r, n in data.health.by_reason
         )
-        or '<p class="empty">Every eligible pull request in the period was credited to a team.</p>'
-    )
+    elif data.health.attributed_prs:
+        reasons = '<p class="empty">Every eligible pull request in the window was credited to a team.</p>'
+    else:
+        reasons = '<p class="empty">No pull request merged in the window.</p>'
     unattributed = _table(
         ("Repository", "PR", "Author", "Merged", "Reason"),
-        [(r, f"#{n}", a, f"{m:%Y-%m-%d}", reason.replace("_", " ")) for r, n, a, m, reason in data.unattributed],
+        [(r, f"#{n}", a, f"{m:%Y-%m-%d}", reason.replace("_", " ")) for r, n, a, m, reason in data.health.unattributed],
     )
     unmapped = _table(
         ("Author", "Merged PRs", "Repositories", "Last merge"),
-        [(a, n, repos, f"{last:%Y-%m-%d}") for a, n, repos, last in data.unmapped],
+        [(a, n, repos, f"{last:%Y-%m-%d}") for a, n, repos, last in data.health.unmapped],
     )
+    caption = f'<span class="window">{escape(window)}</span>'
     return (
-        '<section class="health"><h2>Attribution health</h2>'
-        "<p>Merged pull requests no team received, and people who merge but are in no team. "
-        "Fix the teams file and run <code>dora-collector teams sync</code>: no GitHub request is needed.</p>"
-        f'<div class="tiles">{reasons}</div><div class="tables"><div><h3>Unattributed pull requests</h3>'
-        f"{unattributed}</div><div><h3>Unmapped authors</h3>{unmapped}</div></div></section>"
+        '<section class="health"><h2>Attribution health, all teams</h2>'
+        "<p>Merged pull requests no team received, and people who merge but are in no team. Fix the teams file "
+        "and run <code>dora-collector teams sync --file teams.json</code>: no GitHub request is needed.</p>"
+        f'<div class="tiles">{reasons}</div><div class="tables"><div><h3>Unattributed pull requests, latest 30'
+        f"{caption}</h3>{unattributed}</div><div><h3>Unmapped authors (in no team){caption}</h3>{unmapped}</div>"
+        "</div></section>"
     )
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     if not rows:
-        return '<p class="empty">None.</p>'
+        return '<p class="empty">None in the window.</p>'
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{name_html(c)}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -209,6 +450,7 @@ def _hours(value: float | None) -> str:
 
 W, H = 560, 230
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 46
+INNER_W, INNER_H = W - LEFT - RIGHT, H - TOP - BOTTOM
 
 
 def nice_ticks(maximum: float, count: int = 5) -> list[float]:
@@ -229,76 +471,116 @@ def _axes(ticks: Sequence[float], y: Any, fmt: str = "{:g}") -> str:
     return "".join(lines)
 
 
-def velocity_chart(weeks: Sequence[tuple[date, int, float, float | None]]) -> str:
-    ticks = nice_ticks(max([w[1] for w in weeks] + [1]))
-    top = ticks[-1]
-    inner_w, inner_h = W - LEFT - RIGHT, H - TOP - BOTTOM
-
+def _scale(top: float) -> Any:
     def y(v: float) -> float:
-        return TOP + inner_h * (1 - v / top)
+        return TOP + INNER_H * (1 - v / top)
 
-    slot = inner_w / max(len(weeks), 1)
+    return y
+
+
+def _band(kind: str, x: float, width: float, uid: str, tip: str) -> str:
+    """The background of one slot: hatched for in progress, dashed grey for low sample."""
+    fill = f' fill="url(#ip-{uid})"' if kind == "in-progress" else ""
+    return (
+        f'<rect class="band {kind}" x="{x:.1f}" y="{TOP}" width="{width:.1f}" height="{INNER_H}"{fill}>'
+        f"<title>{escape(tip)}</title></rect>"
+    )
+
+
+def velocity_chart(weeks: Sequence[Week], uid: str) -> str:
+    ticks = nice_ticks(max([w.prs for w in weeks] + [1]))
+    y = _scale(ticks[-1])
+    slot = INNER_W / max(len(weeks), 1)
     every = max(1, math.ceil(len(weeks) / 8))
-    parts = [_axes(ticks, y)]
-    for i, (week, count, weighted, avg) in enumerate(weeks):
+    bands, bars = [], []
+    for i, week in enumerate(weeks):
         x = LEFT + i * slot
-        tip = f"week of {week:%Y-%m-%d}: {count} PRs, {weighted:.2f} weighted" + (
-            f", mean cycle {avg:.1f} h" if avg is not None else ""
+        so_far = " so far (in progress)" if week.in_progress else ""
+        tip = f"week of {week.start:%Y-%m-%d}{so_far}: {week.prs} PRs, {week.weighted:.2f} weighted" + (
+            f", mean PR lead time {_hours(week.mean_hours)}" if week.mean_hours is not None else ""
         )
-        parts.append(
-            f'<g class="bar"><title>{escape(tip)}</title>'
-            f'<rect x="{x + slot * 0.12:.1f}" y="{y(count):.1f}" width="{slot * 0.76:.1f}" '
-            f'height="{y(0) - y(count):.1f}" fill="{BLUE}" rx="2"/>'
-            f'<rect x="{x + slot * 0.3:.1f}" y="{y(weighted):.1f}" width="{slot * 0.4:.1f}" '
-            f'height="{y(0) - y(weighted):.1f}" fill="{NAVY}" rx="1"/></g>'
+        if week.in_progress:  # an unfinished week is lighter, over a hatched slot: not a drop
+            bands.append(_band("in-progress", x, slot, uid, tip))
+        lighter = ' opacity="0.5"' if week.in_progress else ""
+        bars.append(
+            f'<g class="bar{" in-progress" * week.in_progress}"{lighter}>'
+            f"<title>{escape(tip)}</title>"
+            f'<rect x="{x + slot * 0.12:.1f}" y="{y(week.prs):.1f}" width="{slot * 0.76:.1f}" '
+            f'height="{y(0) - y(week.prs):.1f}" fill="{BLUE}" rx="2"/>'
+            f'<rect x="{x + slot * 0.3:.1f}" y="{y(week.weighted):.1f}" width="{slot * 0.4:.1f}" '
+            f'height="{y(0) - y(week.weighted):.1f}" fill="{NAVY}" rx="1"/></g>'
         )
         if i % every == 0:
-            parts.append(f'<text class="xtick" x="{x + slot / 2:.1f}" y="{H - BOTTOM + 16}">{week:%b %d}</text>')
-    legend = _legend([(BLUE, "rect", "PRs merged"), (NAVY, "rect", "weighted by allocation")])
-    return _svg("".join(parts) + legend, "Merged pull requests per week")
+            bars.append(f'<text class="xtick" x="{x + slot / 2:.1f}" y="{H - BOTTOM + 16}">{week.start:%b %d}</text>')
+    legend = _legend([(BLUE, "rect", "PRs merged"), (NAVY, "rect", "weighted by allocation"),
+                      (uid, "in-progress", "in progress (week so far)")])  # fmt: skip
+    body = "".join(bands) + _axes(ticks, y) + "".join(bars) + legend
+    return _svg(body, "Merged pull requests per week", uid)
 
 
-def lead_time_chart(months: Sequence[tuple[date, int, float | None, float | None, bool]]) -> str:
-    points = [m for m in months if m[2] is not None]
-    ticks = nice_ticks(max([m[3] or 0 for m in points] + [1]))
-    top = ticks[-1]
-    inner_w, inner_h = W - LEFT - RIGHT, H - TOP - BOTTOM
-
-    def y(v: float) -> float:
-        return TOP + inner_h * (1 - v / top)
-
-    slot = inner_w / max(len(points), 1)
+def lead_time_chart(months: Sequence[Month], uid: str) -> str:
+    ticks = nice_ticks(max([m.p95 or 0 for m in months] + [1]))
+    y = _scale(ticks[-1])
+    slot = INNER_W / max(len(months), 1)
+    every = max(1, math.ceil(len(months) / 8))
+    label = "%b %Y" if months and months[0].start.year != months[-1].start.year else "%b"
 
     def x(i: int) -> float:
         return LEFT + slot * (i + 0.5)
 
-    parts = [_axes(ticks, y)]
-    for i, (month, count, _median, _p95, low) in enumerate(points):
-        if low:
+    bands, parts = [], []
+    for i, month in enumerate(months):
+        name = _month_name(month)
+        if month.low_sample:
+            bands.append(_band("low", x(i) - slot / 2, slot, uid, f"{name}: only {month.prs} PRs, low sample"))
+        if month.in_progress:
+            bands.append(_band("in-progress", x(i) - slot / 2, slot, uid, f"{name} so far: in progress"))
+        if i % every == 0:
+            tick = f"{month.start:{label}}" + (f" {month.start.day}{EN_DASH}" if month.start.day != 1 else "")
+            parts.append(f'<text class="xtick" x="{x(i):.1f}" y="{H - BOTTOM + 16}">{tick}</text>')
+    series = (("p95", ORANGE, "5 4", [m.p95 for m in months]), ("median", NAVY, "", [m.median for m in months]))
+    for series_name, colour, dash, values in series:
+        parts.append(line_path([(x(i), y(v)) if v is not None and not m.in_progress else None
+                            for i, (m, v) in enumerate(zip(months, values, strict=True))], colour, dash))  # fmt: skip
+        for i, (month, value) in enumerate(zip(months, values, strict=True)):
+            if value is None:
+                continue
+            so_far = " so far (in progress)" if month.in_progress else ""
+            low = " (low sample)" if month.low_sample else ""
+            tip = f"{_month_name(month)}{so_far} {series_name}: {_hours(value)} over {month.prs} PRs{low}"
+            # Hollow: do not read much into this month. Dashed: not finished.
+            fill = "#fff" if month.low_sample or month.in_progress else colour
+            extra = ' stroke-dasharray="2 2"' * month.in_progress
             parts.append(
-                f'<rect class="low" x="{x(i) - slot / 2:.1f}" y="{TOP}" width="{slot:.1f}" height="{inner_h}">'
-                f"<title>{escape(f'{month:%b %Y}: only {count} PRs, low sample')}</title></rect>"
+                f'<circle class="point{" in-progress" * month.in_progress}" cx="{x(i):.1f}" cy="{y(value):.1f}" '
+                f'r="4" fill="{fill}" stroke="{colour}" stroke-width="2"{extra}><title>{escape(tip)}</title></circle>'
             )
-        parts.append(f'<text class="xtick" x="{x(i):.1f}" y="{H - BOTTOM + 16}">{month:%b}</text>')
-    series = (
-        ("p95", ORANGE, "5 4", [p[3] or 0.0 for p in points]),
-        ("median", NAVY, "", [p[2] or 0.0 for p in points]),
-    )
-    for label, colour, dash, values in series:
-        path = " ".join(f"{'M' if i == 0 else 'L'}{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
-        if path:
-            parts.append(
-                f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2.2" stroke-dasharray="{dash}"/>'
-            )
-        for i, (point, value) in enumerate(zip(points, values, strict=True)):
-            tip = f"{point[0]:%b %Y} {label}: {value:.1f} h over {point[1]} PRs" + (" (low sample)" if point[4] else "")
-            fill = "#fff" if point[4] else colour  # hollow: do not read much into this month
-            parts.append(
-                f'<circle class="point" cx="{x(i):.1f}" cy="{y(value):.1f}" r="4" fill="{fill}" '
-                f'stroke="{colour}" stroke-width="2"><title>{escape(tip)}</title></circle>'
-            )
-    legend = _legend([(NAVY, "line", "median"), (ORANGE, "dash", "p95"), (GREY, "low", "low sample (few PRs)")])
-    return _svg("".join(parts) + legend, "Lead time per month")
+    legend = _legend([(NAVY, "line", "median"), (ORANGE, "dash", "p95"), (uid, "low", "low sample (few PRs)"),
+                      (uid, "in-progress", "in progress (month so far)")])  # fmt: skip
+    body = "".join(bands) + _axes(ticks, y) + "".join(parts) + legend
+    return _svg(body, "PR lead time (open to merge) per month", uid)
+
+
+def _month_name(month: Month) -> str:
+    if month.start.day == 1:
+        return f"{month.start:%b %Y}"
+    last = _next_month(month.start) - timedelta(days=1)
+    return f"{month.start:%b} {month.start.day}{EN_DASH}{last.day}, {month.start:%Y} (where the window starts)"
+
+
+def line_path(points: Sequence[tuple[float, float] | None], colour: str, dash: str) -> str:
+    """A path through the points; a missing one (no PRs, or unfinished) breaks it rather than joins across."""
+    commands, pen_down = [], False
+    for point in points:
+        if point is None:
+            pen_down = False
+            continue
+        commands.append(f"{'L' if pen_down else 'M'}{point[0]:.1f},{point[1]:.1f}")
+        pen_down = True
+    if not commands:
+        return ""
+    path = " ".join(commands)
+    return f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2.2" stroke-dasharray="{dash}"/>'
 
 
 def _legend(items: Sequence[tuple[str, str, str]]) -> str:
@@ -309,6 +591,9 @@ def _legend(items: Sequence[tuple[str, str, str]]) -> str:
             parts.append(f'<rect x="{x}" y="{y - 9}" width="12" height="10" fill="{colour}" rx="2"/>')
         elif kind == "low":
             parts.append(f'<rect class="low" x="{x}" y="{y - 9}" width="12" height="10"/>')
+        elif kind == "in-progress":
+            hatch = f"url(#ip-{colour})"  # for this kind, "colour" is the chart's id
+            parts.append(f'<rect class="in-progress" x="{x}" y="{y - 9}" width="12" height="10" fill="{hatch}"/>')
         else:
             dash = ' stroke-dasharray="4 3"' if kind == "dash" else ""
             parts.append(
@@ -319,10 +604,16 @@ def _legend(items: Sequence[tuple[str, str, str]]) -> str:
     return "".join(parts)
 
 
-def _svg(body: str, label: str) -> str:
+def _svg(body: str, label: str, uid: str) -> str:
+    # A pattern per chart: ids are document-wide, and a page may hold many charts. Its gaps are transparent,
+    # so a month both low sample and in progress shows both.
+    hatch = (
+        f'<defs><pattern id="ip-{uid}" width="8" height="8" patternUnits="userSpaceOnUse" '
+        f'patternTransform="rotate(45)"><rect width="3" height="8" fill="{IN_PROGRESS_STRIPE}"/></pattern></defs>'
+    )
     return (
         f'<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{escape(label)}" '
-        f'xmlns="http://www.w3.org/2000/svg">{body}</svg>'
+        f'xmlns="http://www.w3.org/2000/svg">{hatch}{body}</svg>'
     )
 
 
@@ -331,49 +622,64 @@ _PAGE = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Delivery metrics · dora-collector</title>
 <style>{css}</style></head>
-<body><header><h1>Delivery metrics</h1><p class="subtitle">{subtitle}</p><nav>{nav}</nav></header>
+<body><header><h1>Delivery metrics</h1><p class="subtitle">{subtitle}</p><p class="key">{key}</p><nav>{nav}</nav>
+</header>
 <main>{sections}{health}</main>
-<footer>Every figure comes from the documented SQL views (view_team_velocity, view_dora_lead_time,
-view_open_pr_age, view_unattributed_prs, view_unmapped_authors): weeks start on Monday, UTC; a PR counts
-for each team its author belonged to when it merged. Produced by dora-collector.</footer>
+<footer>Every figure comes from the documented SQL views (view_team_velocity, view_pr_attribution,
+view_open_pr_age, view_unattributed_prs): weeks start on Monday, UTC; a PR counts for each team its author
+belonged to when it merged. PR lead time is the time from opening a pull request to merging it.
+Produced by dora-collector.</footer>
 </body></html>
 """
 
-_CSS = """
-:root { --ink:#0f172a; --muted:#64748b; --line:#e2e8f0; --card:#fff; --bg:#f1f5f9; }
-* { box-sizing: border-box; }
-body { margin:0; font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
-       color:var(--ink); background:var(--bg); }
-header { background:linear-gradient(120deg,#0f172a,#1e3a8a); color:#fff; padding:28px 40px 18px; }
-h1 { margin:0; font-size:26px; letter-spacing:-.01em; }
-.subtitle { margin:4px 0 14px; color:#cbd5e1; }
-nav a { display:inline-block; margin:0 8px 6px 0; padding:3px 12px; border-radius:999px; color:#e0e7ff;
-        background:rgba(255,255,255,.12); text-decoration:none; font-size:13px; }
-main { padding:24px 40px; max-width:1260px; }
-section { background:var(--card); border:1px solid var(--line); border-radius:12px; padding:18px 22px;
-          margin-bottom:22px; box-shadow:0 1px 2px rgba(15,23,42,.05); }
-h2 { margin:0 0 12px; font-size:19px; } h3 { font-size:15px; margin:14px 0 8px; }
-.tiles { display:flex; flex-wrap:wrap; gap:12px; margin-bottom:8px; }
-.tile { flex:1 1 150px; border:1px solid var(--line); border-radius:10px; padding:10px 14px; background:#f8fafc; }
-.tile.small { flex:0 1 170px; }
-.tile .label { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.04em; }
-.tile .value { font-size:24px; font-weight:650; }
-.tile .note { color:var(--muted); font-size:12px; }
-.charts { display:grid; grid-template-columns:repeat(auto-fit,minmax(420px,1fr)); gap:18px; }
-figure { margin:0; } figcaption { font-weight:600; margin:6px 0 2px; color:#334155; }
-svg.chart { width:100%; height:auto; }
-svg .grid { stroke:#e2e8f0; stroke-width:1; }
-svg text { font:11px system-ui,sans-serif; fill:#64748b; }
-svg .ytick { text-anchor:end; } svg .xtick { text-anchor:middle; } svg .legend { fill:#334155; }
-svg .low { fill:#e2e8f0; fill-opacity:.55; stroke:#cbd5e1; stroke-dasharray:3 3; }
-.tables { display:grid; grid-template-columns:repeat(auto-fit,minmax(420px,1fr)); gap:18px; }
-table { border-collapse:collapse; width:100%; font-size:13px; }
-th { text-align:left; color:var(--muted); font-weight:600; border-bottom:2px solid var(--line); padding:6px 8px; }
-td { border-bottom:1px solid var(--line); padding:5px 8px; }
-tr:nth-child(even) td { background:#f8fafc; }
-.empty { color:var(--muted); font-style:italic; }
-code { background:#eef2ff; padding:1px 5px; border-radius:4px; font-size:13px; }
-footer { color:var(--muted); font-size:12px; padding:0 40px 30px; max-width:1260px; }
+_CSS = f"""
+:root {{ --ink:#0f172a; --muted:#64748b; --line:#e2e8f0; --card:#fff; --bg:#f1f5f9; }}
+* {{ box-sizing: border-box; }}
+body {{ margin:0; font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
+       color:var(--ink); background:var(--bg); }}
+header {{ background:linear-gradient(120deg,#0f172a,#1e3a8a); color:#fff; padding:28px 40px 18px; }}
+h1 {{ margin:0; font-size:26px; letter-spacing:-.01em; }}
+.subtitle {{ margin:4px 0 6px; color:#cbd5e1; }}
+.key {{ margin:0 0 14px; color:#cbd5e1; font-size:13px; }}
+.swatch {{ display:inline-block; width:14px; height:11px; margin:0 6px -1px 0; border-radius:2px; }}
+.key .swatch.low-sample {{ margin-left:18px; }}
+.swatch.in-progress {{ background:repeating-linear-gradient(45deg,{IN_PROGRESS_STRIPE} 0 3px,
+                     {IN_PROGRESS_BG} 3px 8px); }}
+.swatch.low-sample {{ background:{LOW_SAMPLE_BG}; border:1px dashed {LOW_SAMPLE_EDGE}; }}
+nav a {{ display:inline-block; margin:0 8px 6px 0; padding:3px 12px; border-radius:999px; color:#e0e7ff;
+        background:rgba(255,255,255,.12); text-decoration:none; font-size:13px; }}
+main {{ padding:24px 40px; max-width:1260px; }}
+section {{ background:var(--card); border:1px solid var(--line); border-radius:12px; padding:18px 22px;
+          margin-bottom:22px; box-shadow:0 1px 2px rgba(15,23,42,.05); }}
+h2 {{ margin:0 0 12px; font-size:19px; }} h3 {{ font-size:15px; margin:14px 0 8px; }}
+.tiles {{ display:flex; flex-wrap:wrap; gap:12px; margin-bottom:8px; }}
+.tile {{ flex:1 1 150px; border:1px solid var(--line); border-radius:10px; padding:10px 14px; background:#f8fafc; }}
+.tile.small {{ flex:0 1 200px; }}
+.tile .label {{ color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.04em; }}
+.tile .value {{ font-size:24px; font-weight:650; }}
+.tile .note, .tile .window {{ color:var(--muted); font-size:12px; }}
+.tile.low-sample {{ background:{LOW_SAMPLE_BG}; border:1px dashed {LOW_SAMPLE_EDGE}; }}
+.tile.low-sample .value {{ color:#78716c; }}
+.badge {{ display:inline-block; margin:2px 0; padding:0 6px; border-radius:4px; font-size:11px; font-weight:600;
+          color:#44403c; border:1px dashed {LOW_SAMPLE_EDGE}; }}
+.window {{ display:block; color:var(--muted); font-size:12px; font-weight:400; }}
+.charts {{ display:grid; grid-template-columns:repeat(auto-fit,minmax(420px,1fr)); gap:18px; }}
+figure {{ margin:0; }} figcaption {{ font-weight:600; margin:6px 0 2px; color:#334155; }}
+svg.chart {{ width:100%; height:auto; }}
+svg .grid {{ stroke:#e2e8f0; stroke-width:1; }}
+svg text {{ font:11px system-ui,sans-serif; fill:#64748b; }}
+svg .ytick {{ text-anchor:end; }} svg .xtick {{ text-anchor:middle; }} svg .legend {{ fill:#334155; }}
+svg .low {{ fill:{LOW_SAMPLE_BG}; stroke:{LOW_SAMPLE_EDGE}; stroke-dasharray:3 3; }}
+svg rect.in-progress {{ stroke:{IN_PROGRESS_EDGE}; stroke-width:1; stroke-dasharray:4 2; }}
+.tables {{ display:grid; grid-template-columns:repeat(auto-fit,minmax(420px,1fr)); gap:18px; }}
+table {{ border-collapse:collapse; width:100%; font-size:13px; }}
+th {{ text-align:left; color:var(--muted); font-weight:600; border-bottom:2px solid var(--line); padding:6px 8px; }}
+td {{ border-bottom:1px solid var(--line); padding:5px 8px; }}
+tr:nth-child(even) td {{ background:#f8fafc; }}
+.empty {{ color:var(--muted); font-style:italic; }}
+.empty-state p {{ margin:0; font-size:16px; }}
+code {{ background:#eef2ff; padding:1px 5px; border-radius:4px; font-size:13px; }}
+footer {{ color:var(--muted); font-size:12px; padding:0 40px 30px; max-width:1260px; }}
 """
 
 

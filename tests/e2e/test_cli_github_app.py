@@ -35,7 +35,7 @@ def test_a_run_as_an_app_installation(app_env, fake_github, engine):
     populate(fake_github)
     result = cli("run", env=app_env)
     assert result.returncode == 0, result.stderr
-    assert "success" in result.stdout and "6 PRs seen" in result.stdout
+    assert "6 PRs collected from 2 repositories" in result.stdout and result.stdout.endswith("succeeded.\n")
     assert rows(engine, "SELECT count(*) FROM pull_requests") == [(6,)]
     assert len(fake_github.minted) == 1
     assert_no_secret_in(result.stdout + result.stderr, fake_github)

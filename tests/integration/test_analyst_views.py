@@ -9,8 +9,9 @@ from sqlalchemy.exc import ProgrammingError
 
 from tests.helpers import add, at, collect, member, merged_pull, open_pull, rows, sync, team_doc
 
-GRANTED_VIEWS = ("view_team_velocity", "view_dora_lead_time", "view_pr_attribution", "view_unattributed_prs",
-                 "view_unmapped_authors", "view_open_pr_age")  # fmt: skip
+GRANTED_VIEWS = ("view_team_velocity", "view_team_velocity_calendar", "view_pr_lead_time", "view_dora_lead_time",
+                 "view_pr_attribution", "view_unattributed_prs", "view_unmapped_authors",
+                 "view_open_pr_age")  # fmt: skip
 
 
 def test_low_sample_flags_months_under_the_threshold_and_follows_the_setting(engine, fake_github):
@@ -19,7 +20,7 @@ def test_low_sample_flags_months_under_the_threshold_and_follows_the_setting(eng
     add(fake_github, "acme/api", *march, *april)
     sync(engine, team_doc(("platform", [member("alice")])))
     collect(engine, fake_github, ["acme/api"])
-    query = "SELECT month::text, prs_merged, low_sample FROM view_dora_lead_time ORDER BY month"
+    query = "SELECT month::text, prs_merged, low_sample FROM view_pr_lead_time ORDER BY month"
     assert rows(engine, query) == [("2025-03-01", 4, True), ("2025-04-01", 5, False)]
     with engine.begin() as conn:
         conn.execute(text("UPDATE analytics_settings SET low_sample_min_prs = 6"))
@@ -125,7 +126,7 @@ def test_every_view_and_every_view_column_has_a_comment(engine):
         """,
     )
     assert missing == []
-    assert len(rows(engine, "SELECT 1 FROM pg_views WHERE schemaname = 'public'")) == 7
+    assert len(rows(engine, "SELECT 1 FROM pg_views WHERE schemaname = 'public'")) == 9
 
 
 def test_every_view_but_titles_is_granted_to_dora_reader(engine):

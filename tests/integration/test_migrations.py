@@ -41,7 +41,7 @@ def test_database_is_at_head(engine):
 def test_views_exist(engine):
     with engine.connect() as conn:
         views = set(conn.execute(text("SELECT viewname FROM pg_views WHERE schemaname = 'public'")).scalars())
-    assert {"view_team_velocity", "view_dora_lead_time"} <= views
+    assert {"view_team_velocity", "view_team_velocity_calendar", "view_pr_lead_time", "view_dora_lead_time"} <= views
 
 
 def test_fresh_database_is_refused_until_migrated_and_upgrade_is_repeatable(pg_server):
@@ -73,11 +73,16 @@ FROZEN_DIGESTS = {
     "role_dora_reader.v001.sql": "d97edccf9ee9031c",
     "view_dora_lead_time.v001.sql": "0d709377ed25f3d1",
     "view_dora_lead_time.v002.sql": "89854b49315c7abd",
+    "view_dora_lead_time.v003.sql": "21a4266b5a4091a0",
     "view_open_pr_age.v001.sql": "4de81879ca3c28e5",
     "view_pr_attribution.v001.sql": "43c9a7509283086f",
+    "view_pr_attribution.v002.sql": "f41da73c28e585ab",
+    "view_pr_lead_time.v001.sql": "c8d3483837f5eb06",
     "view_pr_titles.v001.sql": "eb96f49cd82d4f96",
     "view_team_velocity.v001.sql": "3dfd257d3dedbecc",
     "view_team_velocity.v002.sql": "c73c9441a5e1e967",
+    "view_team_velocity.v003.sql": "afaba6db272fd4b3",
+    "view_team_velocity_calendar.v001.sql": "9156715836a2a5bb",
     "view_unattributed_prs.v001.sql": "31258291a47105a0",
     "view_unmapped_authors.v001.sql": "cf5dcb7af2b7d927",
 }
@@ -114,6 +119,35 @@ def test_downgrade_to_the_first_revision_and_back(pg_server):
         with fresh.connect() as conn:
             columns = conn.execute(text("SELECT * FROM view_dora_lead_time LIMIT 0")).keys()
         assert "low_sample" not in columns
+        upgrade_to_head(fresh)
+        assert_schema_current(fresh)
+    finally:
+        fresh.dispose()
+        drop_database(pg_server, url)
+
+
+def test_downgrade_of_0008_gives_back_view_dora_lead_time_as_it_was(pg_server):
+    from alembic import command
+
+    from collector.migrate import alembic_config
+
+    url = create_database(pg_server)
+    fresh = store.make_engine(url)
+    try:
+        upgrade_to_head(fresh)
+        config = alembic_config()
+        with fresh.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0007")
+        views = {v for (v,) in rows(fresh, "SELECT viewname FROM pg_views WHERE schemaname = 'public'")}
+        assert not views & {"view_pr_lead_time", "view_team_velocity_calendar"}
+        # A view of its own again (version 2's definition and comments), still readable by dora_reader.
+        assert rows(fresh, "SELECT obj_description('view_dora_lead_time'::regclass, 'pg_class') LIKE 'Lead time%'") == [
+            (True,)
+        ]
+        granted = "SELECT has_table_privilege('dora_reader', :v, 'SELECT')"
+        for view in ("view_dora_lead_time", "view_pr_attribution", "view_team_velocity"):
+            assert rows(fresh, granted, v=view) == [(True,)], view
         upgrade_to_head(fresh)
         assert_schema_current(fresh)
     finally:

@@ -1,4 +1,4 @@
-"""The two views against numbers computed by hand."""
+"""The core views against numbers computed by hand."""
 
 import pytest
 from sqlalchemy import text
@@ -69,7 +69,7 @@ def test_lead_time_is_monthly_median_and_p95_with_percentile_cont(collected):
     result = rows(
         collected,
         "SELECT team_name, month::text, prs_merged, median_lead_time_hours, p95_lead_time_hours "
-        "FROM view_dora_lead_time ORDER BY team_name, month",
+        "FROM view_pr_lead_time ORDER BY team_name, month",
     )
     hours = sorted([2.0, 47.5, 25 / 6])
     # percentile_cont(0.95) over 3 values: position 0.95 * 2 = 1.9 between the 2nd and 3rd values.
@@ -95,6 +95,72 @@ def test_views_expose_the_contracted_columns(collected):
     assert columns("view_team_velocity") == [
         "team_id", "team_name", "week", "prs_merged", "weighted_prs_merged", "avg_cycle_time_hours",
     ]  # fmt: skip
-    assert columns("view_dora_lead_time")[:6] == [
+    assert columns("view_pr_lead_time") == [
         "team_id", "team_name", "month", "prs_merged", "median_lead_time_hours", "p95_lead_time_hours",
+        "low_sample", "in_progress",
     ]  # fmt: skip
+    assert columns("view_team_velocity_calendar") == [*columns("view_team_velocity"), "in_progress"]
+    # The deprecated alias keeps the shape it had before the rename: no in_progress.
+    assert columns("view_dora_lead_time") == columns("view_pr_lead_time")[:7]
+
+
+def test_the_deprecated_alias_reads_view_pr_lead_time(collected):
+    alias = rows(collected, "SELECT * FROM view_dora_lead_time ORDER BY team_id, month")
+    renamed = rows(collected, "SELECT * FROM view_pr_lead_time ORDER BY team_id, month")
+    assert len(alias) == 3 and alias == [row[:7] for row in renamed]
+    # A view over the new one, not a copy of its definition: one definition to change.
+    assert rows(
+        collected,
+        "SELECT DISTINCT v.relname FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid "
+        "JOIN pg_class v ON v.oid = d.refobjid "
+        "WHERE r.ev_class = 'view_dora_lead_time'::regclass AND v.relname <> 'view_dora_lead_time'",
+    ) == [("view_pr_lead_time",)]
+
+
+def comment(engine, relation, column=None):
+    if column is None:
+        return rows(engine, "SELECT obj_description(:r ::regclass, 'pg_class')", r=relation)[0][0]
+    return rows(
+        engine,
+        "SELECT col_description(:r ::regclass, a.attnum) FROM pg_attribute a "
+        "WHERE a.attrelid = :r ::regclass AND a.attname = :c",
+        r=relation,
+        c=column,
+    )[0][0]
+
+
+def test_the_alias_says_it_is_deprecated_and_when_it_goes(engine):
+    assert (
+        "deprecated alias of view_pr_lead_time, kept for one release; will be dropped in the release after"
+        in comment(engine, "view_dora_lead_time").lower()
+    )
+
+
+@pytest.mark.parametrize(
+    ("relation", "column"),
+    [
+        ("view_pr_lead_time", None),
+        ("view_pr_lead_time", "median_lead_time_hours"),
+        ("view_pr_lead_time", "p95_lead_time_hours"),
+        ("view_dora_lead_time", None),
+        ("view_dora_lead_time", "median_lead_time_hours"),
+        ("view_dora_lead_time", "p95_lead_time_hours"),
+        ("view_team_velocity", "avg_cycle_time_hours"),
+        ("view_team_velocity_calendar", "avg_cycle_time_hours"),
+        ("view_pr_attribution", "cycle_time_hours"),
+    ],
+)
+def test_every_open_to_merge_figure_is_documented_as_pr_lead_time_not_dora_lead_time(engine, relation, column):
+    said = comment(engine, relation, column)
+    assert "PR lead time" in said and "PR opened -> merged" in said
+    assert "not dora's lead time for changes" in said.lower()
+
+
+def test_the_calendars_weeks_with_merges_are_view_team_velocitys_rows(collected):
+    velocity_rows = rows(collected, "SELECT * FROM view_team_velocity ORDER BY team_id, week")
+    calendar_rows = rows(
+        collected,
+        "SELECT team_id, team_name, week, prs_merged, weighted_prs_merged, avg_cycle_time_hours "
+        "FROM view_team_velocity_calendar WHERE prs_merged > 0 ORDER BY team_id, week",
+    )
+    assert len(velocity_rows) == 4 and calendar_rows == velocity_rows

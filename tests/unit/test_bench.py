@@ -17,3 +17,23 @@ def test_write_share_counts_overlapping_transactions_once_when_busy_and_each_whe
 
 def test_write_share_of_a_run_without_writes_is_zero():
     assert write_share([], "o/big", run_seconds=10.0)["database_share"] == 0.0
+
+
+def test_small_mode_judges_only_the_scale_free_targets_and_names_every_other():
+    from bench.run import SCALE_FREE, TARGETS, small_note, verdicts
+
+    # Each target reads a value just past its own limit, so a judged target can only be unmet.
+    past = [
+        (name, lambda r, v=(target - 1 if op == ">=" else target + 1): v, target, op)
+        for name, _, target, op in TARGETS
+        if target is not None
+    ]
+    unmet = {small: {r["target"] for r in verdicts({}, small=small, targets=past) if r["met"] is False}
+             for small in (False, True)}  # fmt: skip
+    limited = {name for name, *_ in past}
+    assert unmet[False] == limited
+    assert unmet[True] == SCALE_FREE
+    assert limited > SCALE_FREE
+    note = small_note()
+    assert all(name in note for name in limited - SCALE_FREE)
+    assert not any(name in note for name in SCALE_FREE)
