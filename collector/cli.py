@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from collector.config import DATABASE_SETTINGS, SETTINGS_HELP, early_log_level, load_settings, shown
+from collector.config import DATABASE_SETTINGS, SETTINGS_HELP, early_log_format, early_log_level, load_settings, shown
 from collector.errors import CollectorError
 
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         "write\ntheir settings, to try the real workflow without a token. Reads no settings; needs the demo extra:\n"
         "pip install 'dora-collector[demo]'.",
     )
-    demo.add_argument("--out", type=Path, default=Path("dora-demo-report.html"), help="where the demo's report goes")
+    demo.add_argument("--out", type=_path, default=Path("dora-demo-report.html"), help="where the demo's report goes")
     demo.add_argument(
         "--serve",
         action="store_true",
@@ -148,11 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--env-file",
-        type=Path,
+        type=_path,
         default=Path("dora-demo.env"),
         help="with --serve: where to write their settings as shell exports (default dora-demo.env)",
     )
-    demo.add_argument("--port", type=int, default=0, help="with --serve: the demo GitHub's port (default: any free)")
+    demo.add_argument("--port", type=_port, default=0, help="with --serve: the demo GitHub's port (default: any free)")
     return parser
 
 
@@ -165,7 +165,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     from collector.logs import configure_logging
 
     try:
-        configure_logging(early_log_level(env), log_format=env.get("LOG_FORMAT"))
+        # A wrong LOG_LEVEL or LOG_FORMAT is reported by load_settings, with every other problem.
+        configure_logging(early_log_level(env), log_format=early_log_format(env))
         with _sigterm_as_interrupt():
             return _dispatch(args, env)
     except CollectorError as exc:
@@ -266,6 +267,12 @@ def _instant(raw: str) -> datetime:
 def _weeks(raw: str) -> int:
     if not re.fullmatch(r"[0-9]{1,4}", raw.strip()) or not 1 <= int(raw) <= 520:
         raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 520 (got {shown(raw)})")
+    return int(raw)
+
+
+def _port(raw: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,5}", raw.strip()) or not 0 <= int(raw) <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535 (got {shown(raw)})")
     return int(raw)
 
 

@@ -35,6 +35,8 @@ _REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 _APP_ID_RE = re.compile(r"^(?:[1-9][0-9]{0,18}|Iv[0-9A-Za-z.]{2,40})$")
 _APP_SETTINGS = ("GITHUB_APP_ID", "GITHUB_APP_INSTALLATION_ID", "GITHUB_APP_PRIVATE_KEY")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# collector.logs.LOG_FORMATS (a test keeps them equal): importing logs here would load its JSON library on --help.
+LOG_FORMATS = ("auto", "json", "text")
 _INTEGER_RE = re.compile(r"^[+-]?[0-9]{1,12}$")
 # A value that looks like a credential is never quoted back, whichever setting it was pasted into.
 _CREDENTIAL_LIKE = re.compile(r"gh[pousr]_|github_pat_|-----BEGIN|://|@", re.IGNORECASE)
@@ -57,10 +59,12 @@ SETTINGS_HELP = {
     "GITHUB_CONCURRENT_RUNS": "collectors that share the token and split the pace, 1-100 (default 1)",
     "GITHUB_RATE_LIMIT_RESERVE_PERCENT": "share of the hourly budget left for other tools, 0-90 "
     f"(default {DEFAULT_RATE_LIMIT_RESERVE_PERCENT})",
-    "LOG_LEVEL": f"{', '.join(_LOG_LEVELS)} (default INFO); logs are JSON lines on stderr",
+    "LOG_LEVEL": f"{', '.join(_LOG_LEVELS)} (default INFO)",
+    "LOG_FORMAT": "auto (default): readable lines when stderr is a terminal, JSON lines otherwise; json or text "
+    "force either",
 }
 # What migrate, teams sync and report read (load_settings with need_github=False).
-DATABASE_SETTINGS = ("DATABASE_URL", "LOG_LEVEL")
+DATABASE_SETTINGS = ("DATABASE_URL", "LOG_LEVEL", "LOG_FORMAT")
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class Settings:
     max_workers: int = DEFAULT_MAX_WORKERS
     lookback_days: int = DEFAULT_LOOKBACK_DAYS
     log_level: str = "INFO"
+    log_format: str = "auto"  # the CLI's; the Lambda function always logs JSON
     # GitHub's REST secondary limit is 900 points a minute; 0 turns the pacing off.
     github_max_requests_per_minute: int = DEFAULT_MAX_REQUESTS_PER_MINUTE
     # Collector processes that run at once with the same token (the scale-out shards): GitHub's limit
@@ -109,8 +114,11 @@ def load_settings(environ: Mapping[str, str], *, need_github: bool = True) -> Se
     github = _github_settings(environ, problems) if need_github else {}
     teams_file = problems.take(lambda: _teams_file(environ), None)
     log_level = problems.take(lambda: _log_level(environ), "INFO")
+    log_format = problems.take(lambda: _log_format(environ), "auto")
     problems.raise_if_any()
-    return Settings(database_url=database_url, teams_file=teams_file, log_level=log_level, **github)
+    return Settings(
+        database_url=database_url, teams_file=teams_file, log_level=log_level, log_format=log_format, **github
+    )
 
 
 def _github_settings(environ: Mapping[str, str], problems: _Problems) -> dict[str, Any]:
@@ -365,6 +373,22 @@ def early_log_level(environ: Mapping[str, str]) -> str:
         return _log_level(environ)
     except ConfigError:
         return "INFO"
+
+
+def early_log_format(environ: Mapping[str, str]) -> str:
+    """LOG_FORMAT for logging set up before the settings are loaded; a bad value is "auto" here and fails in
+    ``load_settings``."""
+    try:
+        return _log_format(environ)
+    except ConfigError:
+        return "auto"
+
+
+def _log_format(environ: Mapping[str, str]) -> str:
+    raw = _optional(environ, "LOG_FORMAT") or "auto"
+    if raw.lower() not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)} (got {shown(raw)})")
+    return raw.lower()
 
 
 def _log_level(environ: Mapping[str, str]) -> str:

@@ -134,6 +134,7 @@ def environments(
             "GITHUB_CONCURRENT_RUNS": integers_text(1, 100),
             "GITHUB_RATE_LIMIT_RESERVE_PERCENT": integers_text(0, 90),
             "LOG_LEVEL": mostly(st.sampled_from(["DEBUG", "info", "Warning", "ERROR"]), hostile),
+            "LOG_FORMAT": mostly(st.sampled_from(["auto", "json", "text", "JSON"]), hostile),
         }
         for name, values in settings.items():
             if draw(present() if name == "REPOSITORIES" else st.booleans()):

@@ -103,6 +103,8 @@ def test_version_is_the_installed_distributions(capsys):
         (["report", "--weeks", "0"], "argument --weeks: must be a whole number from 1 to 520 (got '0')"),
         (["report", "--weeks", "9" * 5000], "argument --weeks: must be a whole number from 1 to 520 (got a 5000-"),
         (["report", "--out", "\x00"], "argument --out:"),
+        (["demo", "--serve", "--port", "70000"], "argument --port: must be a port number from 0 to 65535"),
+        (["demo", "--env-file", "a\x00b"], "argument --env-file:"),
         (["migrate", "extra\nline"], r"unrecognized arguments: extra\nline"),
         (["migrate", "\x1b[2J"], r"unrecognized arguments: \x1b[2J"),
     ],
@@ -146,3 +148,9 @@ def test_version_falls_back_to_the_source_trees_when_not_installed(capsys, monke
     assert (
         capsys.readouterr().out == f"dora-collector {collector.__version__} (not installed: run from a source tree)\n"
     )
+
+
+def test_the_log_formats_the_settings_accept_are_the_ones_logging_knows():
+    from collector import config, logs
+
+    assert config.LOG_FORMATS == logs.LOG_FORMATS

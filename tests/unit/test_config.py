@@ -289,6 +289,14 @@ def test_the_database_commands_report_their_settings_at_once_too():
         load_settings({"LOG_LEVEL": "loud"}, need_github=False)
 
 
+def test_log_format_is_checked_with_the_other_settings():
+    assert load_settings({**BASE, "LOG_FORMAT": " JSON "}).log_format == "json"
+    with pytest.raises(
+        ConfigError, match=r"^2 settings need fixing: .*\(2\) LOG_FORMAT must be one of auto, json, text"
+    ):
+        load_settings({**BASE, "LOG_FORMAT": "yaml", "LOG_LEVEL": "loud"}, need_github=False)
+
+
 def test_a_single_problem_keeps_its_own_message():
     with pytest.raises(ConfigError, match=r"^REPOSITORIES is not set$"):
         load_settings({k: v for k, v in BASE.items() if k != "REPOSITORIES"})
@@ -304,7 +312,7 @@ def test_integers_are_plain_ascii_digits_and_the_message_stays_short(value):
     assert len(str(info.value)) < 120
 
 
-@pytest.mark.parametrize("setting", ["MAX_WORKERS", "LOOKBACK_DAYS", "LOG_LEVEL", "REPOSITORIES"])
+@pytest.mark.parametrize("setting", ["MAX_WORKERS", "LOOKBACK_DAYS", "LOG_LEVEL", "LOG_FORMAT", "REPOSITORIES"])
 @pytest.mark.parametrize(
     "credential",
     [
