@@ -31,10 +31,10 @@ if TYPE_CHECKING:
 PROG = "dora-collector"
 DESCRIPTION = """\
 Collect a GitHub organisation's merged pull requests into PostgreSQL, credit each one to the teams its
-author belonged to when it merged, and read per-team DORA metrics (velocity, lead time) from SQL views.
+author belonged to when it merged, and read per-team delivery metrics (velocity, PR lead time) from SQL views.
 """
 FIRST_HOUR = """\
-first hour:
+first hour (try it without a token first: `dora-collector demo --serve`, then the README's quick start):
   export DATABASE_URL=postgresql://user:password@host:5432/dora
   dora-collector migrate                        # create the tables and views
   dora-collector teams sync --file teams.json   # who is in which team, since when
