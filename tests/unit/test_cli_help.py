@@ -30,7 +30,7 @@ def test_the_overview_says_what_it_is_for_how_to_start_and_what_exit_codes_mean(
     assert "per-team delivery metrics" in out
     for command in ("migrate", "teams", "run", "report", "demo"):
         assert f"\n    {command} " in out
-    assert "first hour:" in out and "dora-collector teams sync --file teams.json" in out
+    assert "first hour (" in out and "dora-collector teams sync --file teams.json" in out
     assert "exit status:" in out and "\n  2    bad input" in out
 
 
