@@ -158,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     try:
+        return _main(argv, environ)
+    except KeyboardInterrupt:  # at any moment, parsing and imports included
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None, environ: Mapping[str, str] | None) -> int:
+    try:
         args = build_parser().parse_args(argv)
     except SystemExit as done:  # --help, --version, or a bad argument (already told in one line)
         return done.code if isinstance(done.code, int) else 0
@@ -172,9 +180,6 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except CollectorError as exc:
         print(f"{PROG}: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
 
 
 def _dispatch(args: argparse.Namespace, env: Mapping[str, str]) -> int:
