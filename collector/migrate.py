@@ -46,7 +46,5 @@ def assert_schema_current(engine: Engine) -> None:
     """Refuse to write into a schema that is behind (or ahead of) this code."""
     current, head = current_revision(engine), head_revision()
     if current != head:
-        raise DatabaseError(
-            f"database schema is at revision {current or 'none'} but this collector needs {head}: "
-            "run `dora-collector migrate` first"
-        )
+        state = "is not migrated" if current is None else f"is at revision {current}"
+        raise DatabaseError(f"the database {state}, this collector needs revision {head}: run `dora-collector migrate`")

@@ -67,10 +67,11 @@ def test_serve_prints_what_to_use_writes_the_env_file_and_ctrl_c_removes_everyth
     assert leftovers(tmp_path) == []
 
 
-def test_serve_stopped_by_sigterm_cleans_up_too(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP (terminal closed)"])
+def test_serve_stopped_by_sigterm_or_a_closed_terminal_cleans_up_too(tmp_path, signum):
     process = start("--serve", "--env-file", "demo.env", tmp_path=tmp_path)
     read_until(process, "Ctrl-C stops both")
-    _, err = stop(process, signal.SIGTERM)
+    _, err = stop(process, signum)
     assert process.returncode == 130
     assert "Traceback" not in err
     assert not (tmp_path / "demo.env").exists()
@@ -110,7 +111,8 @@ def test_a_server_whose_start_was_interrupted_is_stopped_by_its_pid_file(tmp_pat
 
 
 @pytest.mark.parametrize(
-    "generated", ["report.html", "dora-demo-report.html", "dora-demo.env", ".hypothesis/x", "bench/out/small.json"]
+    "generated",
+    ["report.html", "dora-demo-report.html", "dora-demo.env", ".hypothesis/x", "bench/out/small.json", "teams.json"],
 )
 def test_what_the_commands_write_by_default_is_git_ignored(generated):
     root = Path(__file__).resolve().parents[2]

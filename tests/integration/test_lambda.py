@@ -288,7 +288,7 @@ def test_a_teams_sync_event_refuses_a_schema_that_is_behind(lambda_env, aws, pg_
         monkeypatch.setenv(
             "DATABASE_URL_SECRET_ARN", aws.create_secret(Name=f"db-new-{uuid.uuid4().hex[:6]}", SecretString=url)["ARN"]
         )
-        with pytest.raises(DatabaseError, match="run `dora-collector migrate` first"):
+        with pytest.raises(DatabaseError, match="run `dora-collector migrate`"):
             handler.handler({"action": "teams-sync"}, FakeContext())
     finally:
         for engine in handler.ENGINES.values():
@@ -315,7 +315,7 @@ def test_the_collector_refuses_a_schema_that_is_behind(lambda_env, aws, pg_serve
     try:
         arn = aws.create_secret(Name=f"db-new-{uuid.uuid4().hex[:6]}", SecretString=url)["ARN"]
         monkeypatch.setenv("DATABASE_URL_SECRET_ARN", arn)
-        with pytest.raises(DatabaseError, match="run `dora-collector migrate` first"):
+        with pytest.raises(DatabaseError, match="run `dora-collector migrate`"):
             handler.handler(SCHEDULED, FakeContext())
     finally:
         for engine in handler.ENGINES.values():

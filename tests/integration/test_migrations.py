@@ -48,7 +48,7 @@ def test_fresh_database_is_refused_until_migrated_and_upgrade_is_repeatable(pg_s
     url = create_database(pg_server)
     fresh = store.make_engine(url)
     try:
-        with pytest.raises(DatabaseError, match="run `dora-collector migrate` first"):
+        with pytest.raises(DatabaseError, match=r"^the database is not migrated, .*: run `dora-collector migrate`$"):
             assert_schema_current(fresh)
         upgrade_to_head(fresh)
         upgrade_to_head(fresh)  # a second migrate is a no-op

@@ -107,6 +107,8 @@ def test_version_is_the_installed_distributions(capsys):
         (["demo", "--env-file", "a\x00b"], "argument --env-file:"),
         (["migrate", "extra\nline"], r"unrecognized arguments: extra\nline"),
         (["migrate", "\x1b[2J"], r"unrecognized arguments: \x1b[2J"),
+        (["run", "--sinc", "2025-01-01"], "unrecognized arguments: --sinc"),  # no abbreviations
+        (["report", "--week", "4"], "unrecognized arguments: --week"),
     ],
 )
 def test_a_wrong_argument_is_one_line_and_exit_2(capsys, argv, message):

@@ -1,6 +1,6 @@
 import pytest
 
-from collector.config import load_settings, normalize_database_url
+from collector.config import load_settings, normalize_database_url, parse_repositories
 from collector.errors import ConfigError
 from tests.app_keys import app_key, ec_key_pem, encrypted_rsa_pem
 
@@ -279,7 +279,7 @@ def test_every_missing_or_invalid_setting_is_reported_at_once_in_one_line():
         "3 settings need fixing: "
         "(1) GITHUB_TOKEN is not set, nor a GitHub App (GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID, "
         "GITHUB_APP_PRIVATE_KEY); "
-        "(2) REPOSITORIES entry 'acme' is not owner/name; "
+        "(2) REPOSITORIES entry 'acme' is not owner/name (e.g. acme/api); "
         "(3) MAX_WORKERS must be an integer between 1 and 32 (got 'many')"
     )
 
@@ -356,3 +356,11 @@ def test_a_github_api_url_that_cannot_work_is_one_line(url):
 def test_a_teams_file_path_with_a_nul_is_refused_before_it_is_opened():
     with pytest.raises(ConfigError, match="TEAMS_FILE contains a NUL character"):
         load_settings({**BASE, "TEAMS_FILE": "teams\x00.json"})
+
+
+@pytest.mark.parametrize(
+    "pasted", ["https://github.com/acme/api", "https://github.com/acme/api/", "git@github.com:acme/api.git"]
+)
+def test_a_repository_url_pasted_into_repositories_says_what_to_write_instead(pasted):
+    with pytest.raises(ConfigError, match=r"^REPOSITORIES entry is a URL: write 'acme/api' \(owner/name\) instead$"):
+        parse_repositories(pasted)

@@ -100,6 +100,15 @@ def test_a_quiet_run_says_nothing_changed_since_the_last_run():
     )
 
 
+def test_a_failed_repository_beside_quiet_ones_does_not_make_the_run_unchanged():
+    failed = {"status": "failed", "error": NOT_FOUND}
+    one = result(done(not_modified=True), done("acme/nope", **failed), status="failed")
+    assert f"({NOT_FOUND}). Nothing changed in the other repository since the last run" in describe(one)
+    two = result(done(not_modified=True), done("acme/web", not_modified=True), done("acme/nope", **failed),
+                 status="failed")  # fmt: skip
+    assert "Nothing changed in the other 2 repositories since the last run" in describe(two)
+
+
 def test_no_prs_without_github_saying_not_modified_is_not_called_unchanged():
     text = describe(result(done(not_modified=False), github_requests=1))
     assert text.startswith("No new or updated PRs; 1 GitHub request.")

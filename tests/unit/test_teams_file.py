@@ -195,3 +195,40 @@ def test_a_file_far_larger_than_any_teams_file_is_refused_before_it_is_parsed(tm
     big.write_bytes(b" " * (2**20 + 1))
     with pytest.raises(TeamsFileError, match=r"larger than 1 MiB; is it the right file\?$"):
         load_teams_file(big)
+
+
+def test_every_mistake_in_the_file_is_reported_at_once():
+    doc = {"teams": [
+        {"name": "a", "members": [
+            {"github_username": "x", "allocation_wieght": 1, "joined_at": "2024-01-01"},
+            {"github_username": "y", "joined_at": "someday"},
+        ]},
+        {"name": ""},
+    ]}  # fmt: skip
+    with pytest.raises(TeamsFileError) as info:
+        parse_teams(json.dumps(doc))
+    message = str(info.value)
+    assert message.startswith("teams file: 3 problems: (1) teams[0] (a).members[0]: unknown key 'allocation_wieght'")
+    assert "(2) teams[0] (a).members[1] (y): joined_at" in message
+    assert "(3) teams[1]: a team needs a non-empty name" in message
+    assert "\n" not in message
+
+
+def test_many_mistakes_are_counted_and_the_first_ten_shown():
+    doc = {"teams": [{"name": ""} for _ in range(12)]}
+    with pytest.raises(TeamsFileError, match=r"^teams file: 12 problems: \(1\) .*\(10\) teams\[9\].*; and 2 more$"):
+        parse_teams(json.dumps(doc))
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"Teams": []}, "no \"teams\" key (found 'Teams': keys are case-sensitive)"),
+        ({"people": []}, 'no "teams" key; expected {"teams": [...]}'),
+        ({"teams": {}}, '"teams" must be a list of teams'),
+    ],
+)
+def test_a_wrong_top_level_says_what_is_wrong_with_it(doc, message):
+    with pytest.raises(TeamsFileError) as info:
+        parse_teams(json.dumps(doc))
+    assert message in str(info.value)
