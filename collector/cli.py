@@ -18,7 +18,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from collector.config import DATABASE_SETTINGS, SETTINGS_HELP, early_log_format, early_log_level, load_settings, shown
+from collector.config import (
+    DATABASE_SETTINGS,
+    SETTINGS_HELP,
+    early_log_format,
+    early_log_level,
+    load_settings,
+    shown,
+    shown_words,
+)
 from collector.errors import CollectorError
 
 if TYPE_CHECKING:
@@ -75,7 +83,8 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{PROG}: error: {one_line(message)} (see {self.prog} --help)\n")
+        # argparse repeats what was typed: a token pasted as an argument must not be printed back.
+        self.exit(2, f"{PROG}: error: {one_line(shown_words(message))} (see {self.prog} --help)\n")
 
 
 class _Version(argparse.Action):

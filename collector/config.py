@@ -288,7 +288,10 @@ def redact_database_url(url: str) -> str:
     from sqlalchemy.exc import ArgumentError
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
+        # libpq also takes a password in the query string (?password=…, ?sslpassword=…).
+        hidden = {k: "***" for k in parsed.query if k.lower() in ("password", "sslpassword")}
+        return parsed.update_query_dict(hidden).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
         return "<unparseable DATABASE_URL>"
 
@@ -349,6 +352,17 @@ def shown(value: str, limit: int = 39) -> str:
     if len(value) <= limit and not _CREDENTIAL_LIKE.search(value):
         return repr(value)
     return f"a {len(value)}-character value"
+
+
+def shown_words(text: str) -> str:
+    """``text`` with every word or quoted value that ``shown`` would not quote replaced by what it shows: for
+    messages, such as argparse's, that repeat what someone typed."""
+
+    def one(match: re.Match[str]) -> str:
+        value = match.group(1) if match.group(1) is not None else match.group(0)
+        return match.group(0) if shown(value) == repr(value) else shown(value)
+
+    return re.sub(r"'([^']*)'|[^\s,()']+", one, text)
 
 
 def _required(environ: Mapping[str, str], name: str) -> str:

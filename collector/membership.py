@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from collector.config import shown
 from collector.errors import TeamsFileError
 from collector.models import MemberSpec, TeamSpec
 
@@ -33,7 +34,8 @@ _MEMBER_KEYS = {"github_username", "allocation_weight", "joined_at", "left_at"}
 
 
 def load_teams_file(path: Path) -> tuple[TeamSpec, ...]:
-    source = f"teams file {path}"
+    name = str(path) if shown(str(path), limit=4096) == repr(str(path)) else shown(str(path))  # not a token
+    source = f"teams file {name}"
     try:
         with path.open("rb") as file:
             raw = file.read(MAX_TEAMS_FILE_BYTES + 1)
@@ -43,7 +45,7 @@ def load_teams_file(path: Path) -> tuple[TeamSpec, ...]:
         raise TeamsFileError(f"{source}: not a usable path") from None
     if len(raw) > MAX_TEAMS_FILE_BYTES:
         raise TeamsFileError(f"{source}: larger than {MAX_TEAMS_FILE_BYTES // 2**20} MiB; is it the right file?")
-    return parse_teams(decode_teams_file(raw, source), source=str(path))
+    return parse_teams(decode_teams_file(raw, source), source=name)
 
 
 def decode_teams_file(raw: bytes, source: str = "teams file") -> str:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
+from collector.config import shown
 from collector.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -253,7 +254,7 @@ def _selected_teams(conn: Connection, team: str | None) -> list[str]:
     matches = [n for n in names if n == team] or [n for n in names if n.casefold() == team.casefold()]
     if len(matches) != 1:
         known = ", ".join(names) or "none yet"
-        raise ConfigError(f"no team named {team!r} has data (teams: {known})")
+        raise ConfigError(f"no team named {shown(team, limit=200)} has data (teams: {known})")
     return matches
 
 

@@ -363,6 +363,12 @@ def test_an_unknown_team_is_one_line_naming_the_known_teams(populated, tmp_path)
     )
 
 
+def test_a_token_given_as_the_team_is_not_printed_back(populated, tmp_path):
+    token = "ghp_" + "a1" * 18
+    bad, _ = report(populated, tmp_path, "--team", token)
+    assert bad.returncode == 2 and token not in bad.stderr and "no team named a 40-character value" in bad.stderr
+
+
 def test_report_runs_as_a_dora_reader_login(populated, tmp_path):
     with reader_login(populated) as url:
         result, out = report(populated, tmp_path, url=url)
