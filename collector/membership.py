@@ -66,12 +66,12 @@ def decode_teams_file(raw: bytes, source: str = "teams file") -> str:
 def parse_teams(text: str, *, source: str = "teams file") -> tuple[TeamSpec, ...]:
     """Parse and validate the JSON teams document; raise TeamsFileError on the first violation."""
     try:
-        document = json.loads(text, parse_float=Decimal)
+        document = json.loads(text, parse_float=Decimal, object_pairs_hook=lambda pairs: _unique(pairs, source))
     except json.JSONDecodeError as exc:
         raise TeamsFileError(f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise TeamsFileError(f"{source}: JSON nested too deeply") from None
-    except ValueError:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+    except (ValueError, InvalidOperation):  # more digits than Python converts, or an exponent Decimal refuses
         raise TeamsFileError(f"{source}: invalid JSON: a number too long to read") from None
     _check_top_level(document, source)
     problems: list[str] = []
@@ -91,6 +91,15 @@ class _Problems(TeamsFileError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+def _unique(pairs: list[tuple[str, Any]], source: str) -> dict[str, Any]:
+    """A key given twice would silently lose its first value (a second "members" drops the first list)."""
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        twice = next(key for i, (key, _) in enumerate(pairs) if key in dict(pairs[:i]))
+        raise TeamsFileError(f"{source}: the key {twice!r} appears twice in one object")
+    return document
 
 
 def _check_top_level(document: Any, source: str) -> None:
@@ -134,13 +143,13 @@ def _team(raw: Any, where: str) -> TeamSpec:
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise TeamsFileError(f"{where}: a team needs a non-empty name")
-    if "\x00" in name:  # PostgreSQL's text cannot hold NUL; other characters the report makes safe
-        raise TeamsFileError(f"{where}: the name {name!r} contains a NUL character")
+    if not _storable(name):  # other characters the report makes safe
+        raise TeamsFileError(f"{where}: the name {name!r} contains a NUL or a lone surrogate (a cut emoji)")
     description = raw.get("description")
     if description is not None and not isinstance(description, str):
         raise TeamsFileError(f"{where} ({name}): description must be a string")
-    if description is not None and "\x00" in description:
-        raise TeamsFileError(f"{where} ({name}): description contains a NUL character")
+    if description is not None and not _storable(description):
+        raise TeamsFileError(f"{where} ({name}): description contains a NUL or a lone surrogate (a cut emoji)")
     members = raw.get("members", [])
     if not isinstance(members, list):
         raise TeamsFileError(f"{where} ({name}): members must be a list")
@@ -149,6 +158,11 @@ def _team(raw: Any, where: str) -> TeamSpec:
     if problems:
         raise _Problems(problems)
     return TeamSpec(name=name.strip(), description=description, members=parsed)
+
+
+def _storable(text: str) -> bool:
+    """PostgreSQL's text holds neither NUL nor lone UTF-16 surrogates (JSON's "\\ud83d" of a cut emoji)."""
+    return "\x00" not in text and not any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
 def _member(raw: Any, where: str) -> MemberSpec:
@@ -179,10 +193,12 @@ def _weight(raw: Any, where: str) -> Decimal:
         weight = Decimal(raw)
     except InvalidOperation:  # pragma: no cover - json never yields such a number
         raise TeamsFileError(f"{where}: allocation_weight is not a number") from None
-    if not Decimal(0) < weight <= Decimal(1):
+    if not weight.is_finite() or not Decimal(0) < weight <= Decimal(1):
         raise TeamsFileError(f"{where}: allocation_weight must be in (0, 1], got {raw}")
-    exponent = weight.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > WEIGHT_DECIMALS:
+    # Decimals counted from the digits themselves: normalize() would round 1e-999999999999999 to 0.
+    _, digits, exponent = weight.as_tuple()
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    if isinstance(exponent, int) and -(exponent + trailing_zeros) > WEIGHT_DECIMALS:
         raise TeamsFileError(f"{where}: allocation_weight {raw} has more than {WEIGHT_DECIMALS} decimals")
     return weight
 

@@ -167,8 +167,8 @@ def test_an_instant_outside_the_calendar_in_utc_is_one_line(instant):
 @pytest.mark.parametrize(
     ("team", "message"),
     [
-        ({"name": "plat\x00form"}, r"the name 'plat\\x00form' contains a NUL character"),
-        ({"name": "platform", "description": "a\x00b"}, "description contains a NUL character"),
+        ({"name": "plat\x00form"}, r"the name 'plat\\x00form' contains a NUL or a lone surrogate"),
+        ({"name": "platform", "description": "a\x00b"}, "description contains a NUL or a lone surrogate"),
         ({"name": "platform", "members": [m("al\x00ice")]}, "github_username must be a non-empty login"),
         ({"name": "platform", "members": [m("al\u200bice")]}, "github_username must be a non-empty login"),
     ],
@@ -232,3 +232,36 @@ def test_a_wrong_top_level_says_what_is_wrong_with_it(doc, message):
     with pytest.raises(TeamsFileError) as info:
         parse_teams(json.dumps(doc))
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("weight", "message"),
+    [
+        ("1e99999999999999999999", "a number too long to read"),
+        ("1e-999999999999999", "has more than 4 decimals"),
+        ("0.50000", None),
+        ("0.12345", "has more than 4 decimals"),
+    ],
+)
+def test_weights_at_the_edges_of_decimal(weight, message):
+    doc = '{"teams": [{"name": "a", "members": [{"github_username": "x", "joined_at": "2024-01-01", ' \
+          f'"allocation_weight": {weight}}}]}}]}}'  # fmt: skip
+    if message is None:
+        assert parse_teams(doc)[0].members[0].allocation_weight == Decimal("0.5")
+    else:
+        with pytest.raises(TeamsFileError, match=re.escape(message)):
+            parse_teams(doc)
+
+
+@pytest.mark.parametrize("field", ["name", "description"])
+def test_a_cut_emoji_in_a_name_or_description_is_refused_in_one_line(field):
+    team = {"name": "mobile", field: "mobile \ud83d"}
+    with pytest.raises(TeamsFileError, match="lone surrogate"):
+        parse_teams(json.dumps({"teams": [team]}))
+
+
+def test_a_key_given_twice_is_refused_rather_than_silently_dropping_the_first():
+    alice = '{"github_username": "alice", "joined_at": "2024-01-01"}'
+    doc = '{"teams": [{"name": "a", "members": [' + alice + '], "members": []}]}'
+    with pytest.raises(TeamsFileError, match="the key 'members' appears twice in one object"):
+        parse_teams(doc)
