@@ -9,10 +9,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import signal
 import sys
 import textwrap
-import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +26,7 @@ from collector.config import (
     shown_words,
 )
 from collector.errors import CollectorError
+from collector.interrupts import stop_signals_as_interrupt
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -185,7 +184,7 @@ def _main(argv: Sequence[str] | None, environ: Mapping[str, str] | None) -> int:
     try:
         # A wrong LOG_LEVEL or LOG_FORMAT is reported by load_settings, with every other problem.
         configure_logging(early_log_level(env), log_format=early_log_format(env))
-        with _stop_signals_as_interrupt():
+        with stop_signals_as_interrupt():
             return _dispatch(args, env)
     except CollectorError as exc:
         print(f"{PROG}: error: {one_line(str(exc))}", file=sys.stderr)
@@ -305,25 +304,6 @@ def _settings(names: Sequence[str]) -> str:
         for name in names
     ]
     return "environment:\n" + "\n".join(lines) + "\n"
-
-
-@contextmanager
-def _stop_signals_as_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGHUP (a closed terminal) unwind like Ctrl-C, so temporary servers and directories are
-    cleaned up whichever way a command is stopped."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 
 @contextmanager

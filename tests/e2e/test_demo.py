@@ -29,8 +29,22 @@ def start(*args: str, tmp_path, cwd=None) -> subprocess.Popen[str]:
 
 
 def leftovers(tmp_path) -> list[str]:
-    """Our temporary folders still there (the wheel's runtime-*/ lock folder is shared by design)."""
-    return [p.name for p in (tmp_path / "tmp").iterdir() if not p.name.startswith("runtime-")]
+    """Our temporary folders still there (the wheel's runtime-*/ lock folder is shared by design), and any
+    process still running from one of them (a server whose folder was removed under it)."""
+    temp = str(tmp_path / "tmp")
+    folders = [p.name for p in (tmp_path / "tmp").iterdir() if not p.name.startswith("runtime-")]
+    return folders + [f"process {pid}" for pid in processes_mentioning(temp)]
+
+
+def processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(entry.name))
+        except OSError:  # ended while we looked
+            continue
+    return found
 
 
 def read_until(process: subprocess.Popen[str], marker: str) -> list[str]:
@@ -75,6 +89,34 @@ def test_serve_stopped_by_sigterm_or_a_closed_terminal_cleans_up_too(tmp_path, s
     assert process.returncode == 130
     assert "Traceback" not in err
     assert not (tmp_path / "demo.env").exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_a_second_ctrl_c_during_cleanup_waits_for_it(tmp_path):
+    process = start("--serve", "--env-file", "demo.env", tmp_path=tmp_path)
+    read_until(process, "Ctrl-C stops both")
+    process.send_signal(signal.SIGINT)
+    _, err = stop(process, signal.SIGINT)  # whenever it lands, the cleanup finishes first
+    assert process.returncode == 130
+    assert "Traceback" not in err
+    assert leftovers(tmp_path) == []
+
+
+def test_an_existing_env_file_is_neither_overwritten_nor_deleted(tmp_path):
+    own = tmp_path / ".env"
+    own.write_text("export DATABASE_URL=postgresql://prod:REALSECRET@db/prod\n")
+    process = start("--serve", "--env-file", ".env", tmp_path=tmp_path)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert err == "dora-collector: error: .env already exists: remove it, or choose another --env-file\n"
+    assert own.read_text() == "export DATABASE_URL=postgresql://prod:REALSECRET@db/prod\n"
+    assert leftovers(tmp_path) == []
+
+
+def test_an_env_file_that_is_a_directory_is_one_line(tmp_path):
+    process = start("--serve", "--env-file", ".", tmp_path=tmp_path)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert leftovers(tmp_path) == []
 
 
