@@ -38,6 +38,7 @@ from sqlalchemy import Engine, text
 from collector import store
 from collector.attribute import attribute
 from collector.cursor import RepoState
+from collector.interrupts import interruptions_held, stop_signals_as_interrupt
 from collector.membership import MembershipIndex, parse_teams
 from collector.migrate import upgrade_to_head
 from collector.models import PullRequest
@@ -186,9 +187,9 @@ def run_collector(
     times = Path(name)
     cpu_before = time.process_time()
     started = time.monotonic()
+    process = subprocess.Popen([sys.executable, *program, *args], env={**env, "BENCH_WRITE_TIMES": str(times)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
     try:
-        process = subprocess.Popen([sys.executable, *program, *args], env={**env, "BENCH_WRITE_TIMES": str(times)},
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
         peak = PeakMemory(process.pid)
         assert process.stderr is not None
         stderr = process.stderr.read()
@@ -197,6 +198,10 @@ def run_collector(
         wall = time.monotonic() - started
         process.returncode = os.waitstatus_to_exitcode(status)
         writes = json.loads(times.read_text() or "[]")
+    except BaseException:  # interrupted: the collector must not outlive the bench and its database
+        process.kill()
+        process.wait()
+        raise
     finally:
         times.unlink(missing_ok=True)
     if process.returncode != 0:
@@ -418,9 +423,10 @@ def realistic_backfill(
                 f"{real.repeats}x")  # fmt: skip
             results["runs"] = _realistic_runs(engine, fake, env, real, ideal, largest_repo)
     finally:
-        engine.dispose()
-        drop_database(server_url, database_url)
-        shutil.rmtree(workdir, ignore_errors=True)
+        with interruptions_held():  # a second Ctrl-C must not leave the database or folder behind
+            engine.dispose()
+            drop_database(server_url, database_url)
+            shutil.rmtree(workdir, ignore_errors=True)
     return results
 
 
@@ -548,8 +554,9 @@ def analyst_queries(server_url: str, rows: int, repeats: int) -> dict[str, Any]:
             results[name] = _latencies(engine, sql, count)
         return results
     finally:
-        engine.dispose()
-        drop_database(server_url, url)
+        with interruptions_held():  # a second Ctrl-C must not leave the database or folder behind
+            engine.dispose()
+            drop_database(server_url, url)
 
 
 def _fill_metrics(engine: Engine, rows: int) -> None:
@@ -701,9 +708,10 @@ def benchmark(scale: Scale, seed: int, server_url: str, say: Callable[[str], Non
             results["write_rate"] = write_rates(engine, page_list, scale.repeats)
 
     finally:
-        engine.dispose()
-        drop_database(server_url, database_url)
-        shutil.rmtree(workdir, ignore_errors=True)
+        with interruptions_held():  # a second Ctrl-C must not leave the database or folder behind
+            engine.dispose()
+            drop_database(server_url, database_url)
+            shutil.rmtree(workdir, ignore_errors=True)
     results["realistic"] = realistic_backfill(scale, seed, server_url, say)
     say(f"analyst queries at {scale.analyst_rows} pr_metrics rows")
     results["analyst"] = analyst_queries(server_url, scale.analyst_rows, scale.repeats)
@@ -815,7 +823,8 @@ def realistic_summary(realistic: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        return _main(argv)
+        with stop_signals_as_interrupt():  # SIGTERM and SIGHUP clean up as Ctrl-C does
+            return _main(argv)
     except KeyboardInterrupt:
         print("bench: interrupted", file=sys.stderr)  # temporary servers and folders are already cleaned up
         return 130
