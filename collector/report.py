@@ -131,9 +131,10 @@ class Status:
     """What an empty report needs to say the next step. ``None``: this login cannot read that table."""
 
     teams: int | None
-    runs: int | None
+    runs: int | None  # that collected: succeeded, or partial
     unattributed: int  # eligible PRs no team received, all time
     unknown_authors: int  # of those, PRs by logins in no team
+    last_failure: str | None = None  # the newest run's error, when it failed
 
 
 @dataclass(frozen=True)
@@ -266,12 +267,21 @@ def _low_sample_min_prs(conn: Connection) -> int:
 
 def _status(conn: Connection) -> Status:
     def count(table: str) -> int | None:
-        return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() if _readable(conn, table) else None
+        readable = _readable(conn, table.split()[0])
+        return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() if readable else None
 
     unattributed, unknown = conn.execute(
         text("SELECT count(*), count(*) FILTER (WHERE reason = 'unknown_author') FROM view_unattributed_prs")
     ).one()
-    return Status(count("teams"), count("collector_runs"), unattributed, unknown)
+    runs = count("collector_runs WHERE status IN ('success', 'partial')")
+    return Status(count("teams"), runs, unattributed, unknown, _last_failure(conn) if runs is not None else None)
+
+
+def _last_failure(conn: Connection) -> str | None:
+    newest = conn.execute(text("SELECT status, error FROM collector_runs ORDER BY started_at DESC LIMIT 1")).first()
+    if newest is None or newest.status != "failed":
+        return None
+    return newest.error or "no reason recorded"
 
 
 def _readable(conn: Connection, table: str) -> bool:
@@ -326,6 +336,9 @@ def empty_message(data: ReportData) -> str:
         if status.runs == 0:
             return f"No teams synced yet and nothing collected: run {sync}, then {run}."
         return f"No teams synced yet: run {sync}. The pull requests already collected are credited at once."
+    if status.runs == 0 and status.last_failure:
+        failure = name_html(status.last_failure)
+        return f"No collection run has succeeded yet; the last one failed: {failure}. Fix that, then {run}."
     if status.runs == 0:
         return f"No collection run yet: run {run}."
     if status.unattributed:

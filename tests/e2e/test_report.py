@@ -459,6 +459,14 @@ def test_runs_that_found_no_human_merge_say_check_the_repositories(engine, fake_
     assert "No pull request merged in the window." in html_at(engine)
 
 
+def test_runs_that_only_failed_say_so_with_the_reason_not_check_the_repositories(engine, fake_github):
+    sync(engine, team_doc(("platform", [member("alice")])))
+    collect(engine, fake_github, ["acme/gone"], now=REPORT_NOW)  # 404: the repository does not exist
+    state = empty_state(html_at(engine))
+    assert state.startswith("No collection run has succeeded yet; the last one failed: ")
+    assert "acme/gone" in state and "REPOSITORIES" not in state.split("failed: ")[0]
+
+
 def test_a_reader_login_that_cannot_tell_names_both_first_steps(engine, tmp_path):
     with reader_login(engine) as url:
         result, out = report(engine, tmp_path, url=url)
