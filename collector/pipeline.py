@@ -53,8 +53,8 @@ QUARANTINE_RETRIES = 10
 QUARANTINE_RETRY_AFTER = timedelta(days=1)
 # Said when no team has a member: collection works, and every team number is silently zero.
 NO_TEAMS = (
-    "no teams are synced: every PR is stored but none is credited; "
-    "run `dora-collector teams sync --file teams.json` (or set TEAMS_FILE)"
+    "no team has a member (no teams file synced, or teams without members): every PR is stored but none is "
+    "credited; run `dora-collector teams sync --file teams.json` (or set TEAMS_FILE) with a file that lists them"
 )
 
 

@@ -26,9 +26,16 @@ def test_a_run_with_no_teams_synced_warns_and_says_what_to_do(engine, fake_githu
     result = collect(engine, fake_github, ["acme/api"])
     assert result.status == "success" and rows(engine, "SELECT count(*) FROM pull_requests") == [(2,)]
     assert [w.getMessage() for w in warnings()] == [NO_TEAMS]  # said once, not again as "nothing credited"
-    assert NO_TEAMS.startswith("no teams are synced") and "teams sync --file" in NO_TEAMS and "TEAMS_FILE" in NO_TEAMS
+    assert NO_TEAMS.startswith("no team has a member") and "teams sync --file" in NO_TEAMS and "TEAMS_FILE" in NO_TEAMS
     assert result.warnings == [NO_TEAMS]
-    assert describe(result).startswith("No teams are synced: every PR is stored but none is credited; run `dora")
+    assert describe(result).startswith("No team has a member (no teams file synced, or teams without members)")
+
+
+def test_teams_without_members_warn_in_words_that_fit_them_too(engine, fake_github, warnings):
+    sync(engine, team_doc(("platform", []), ("payments", [])))
+    add(fake_github, "acme/api", merged_pull(1, "alice"))
+    result = collect(engine, fake_github, ["acme/api"])
+    assert result.warnings == [NO_TEAMS] and "teams without members" in NO_TEAMS
 
 
 def test_a_quiet_run_with_no_teams_synced_warns_too(engine, fake_github, warnings):
