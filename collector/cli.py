@@ -25,7 +25,7 @@ from collector.config import (
     shown,
     shown_words,
 )
-from collector.errors import CollectorError
+from collector.errors import CollectorError, one_line
 from collector.interrupts import stop_signals_as_interrupt
 
 if TYPE_CHECKING:
@@ -324,9 +324,3 @@ def _version() -> str:
         from collector import __version__
 
         return f"{__version__} (not installed: run from a source tree)"
-
-
-def one_line(text: str) -> str:
-    """``text`` as one printable line: a line break, a terminal escape or an unencodable character from an input
-    is shown escaped, never acted on."""
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)

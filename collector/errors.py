@@ -1,10 +1,20 @@
 """Errors a user can act on. Each carries a one-line message that never contains a secret."""
 
 
+def one_line(text: str) -> str:
+    """``text`` as one printable line: a line break, a terminal escape or an unencodable character from an input
+    is shown escaped, never acted on."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 class CollectorError(Exception):
-    """Base for expected failures: the CLI prints the message on one line and exits non-zero."""
+    """Base for expected failures: the CLI prints the message and exits non-zero; Lambda's log shows it. Either
+    way it is one line, whatever an input put into it."""
 
     exit_code = 2
+
+    def __init__(self, message: str = "", *args: object) -> None:
+        super().__init__(one_line(message), *args)
 
 
 class ConfigError(CollectorError):

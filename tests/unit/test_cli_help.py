@@ -5,9 +5,9 @@ from importlib.metadata import PackageNotFoundError, version
 import pytest
 
 import collector
-from collector.cli import main, one_line
+from collector.cli import main
 from collector.config import DATABASE_SETTINGS, SETTINGS_HELP, load_settings
-from collector.errors import ConfigError
+from collector.errors import ConfigError, one_line
 
 COMMANDS = {
     ("migrate",): DATABASE_SETTINGS,
