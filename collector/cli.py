@@ -7,6 +7,7 @@ without loading SQLAlchemy, psycopg or PyGithub. Each command imports what it us
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import re
 import sys
@@ -166,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a path or a name the terminal cannot encode is shown escaped
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     try:
         return _main(argv, environ)
     except KeyboardInterrupt:  # at any moment, parsing and imports included
@@ -227,8 +231,9 @@ def _teams_sync(settings: Settings, path: Path) -> int:
         assert_schema_current(engine)
         result = sync_teams(engine, specs)
     print(
-        f"synced {result.teams} teams, {result.memberships} memberships "
-        f"({result.teams_removed} teams removed); {result.metric_rows} attribution rows recomputed"
+        f"synced {_count(result.teams, 'team')}, {_count(result.memberships, 'membership')} "
+        f"({_count(result.teams_removed, 'team')} removed); "
+        f"{_count(result.metric_rows, 'attribution row')} recomputed"
     )
     return 0
 
@@ -273,9 +278,16 @@ def _instant(raw: str) -> datetime:
     from collector.membership import parse_instant
 
     try:
-        return parse_instant(raw)
+        instant = parse_instant(raw)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{shown(raw)} is not an ISO-8601 date or datetime") from None
+    if instant > datetime.now(UTC):  # it would become the watermark: the repository would never be backfilled
+        raise argparse.ArgumentTypeError(f"{shown(raw)} is in the future")
+    return instant
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'s' * (n != 1)}"
 
 
 def _weeks(raw: str) -> int:

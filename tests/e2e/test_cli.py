@@ -347,3 +347,19 @@ def test_every_setting_that_needs_fixing_is_named_in_one_line(env):
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert result.stderr.startswith("dora-collector: error: 3 settings need fixing: (1) GITHUB_TOKEN is not set")
     assert "(2) MAX_WORKERS" in result.stderr and "(3) LOOKBACK_DAYS" in result.stderr
+
+
+def test_a_name_the_terminal_cannot_encode_is_shown_escaped_not_a_traceback(tmp_path):
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "DATABASE_URL": "postgresql://u@127.0.0.1:1/x"}
+    result = cli("teams", "sync", "--file", str(tmp_path / "équipes.json"), env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "\\xe9quipes.json: cannot read" in result.stderr
+
+
+def test_teams_sync_counts_in_plain_english(env, tmp_path):
+    one = tmp_path / "one.json"
+    one.write_text(
+        '{"teams": [{"name": "solo", "members": [{"github_username": "alice", "joined_at": "2024-01-01"}]}]}'
+    )
+    result = cli("teams", "sync", "--file", str(one), env=env)
+    assert result.stdout.startswith("synced 1 team, 1 membership (0 teams removed); 0 attribution rows recomputed")

@@ -108,6 +108,7 @@ def test_version_is_the_installed_distributions(capsys):
         (["migrate", "extra\nline"], r"unrecognized arguments: extra\nline"),
         (["migrate", "\x1b[2J"], r"unrecognized arguments: \x1b[2J"),
         (["run", "--sinc", "2025-01-01"], "unrecognized arguments: --sinc"),  # no abbreviations
+        (["run", "--since", "2999-01-01"], "argument --since: '2999-01-01' is in the future"),
         (["report", "--week", "4"], "unrecognized arguments: --week"),
     ],
 )
