@@ -2,6 +2,7 @@
 a real HTTP API event, answers exactly as ``serve`` does."""
 
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -120,40 +121,27 @@ def lambda_env(engine, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.delenv("DATABASE_URL_SECRET_ARN", raising=False)
     monkeypatch.setattr(lambda_handler, "APPS", {})  # a cold container
+    monkeypatch.setattr(lambda_handler, "ENGINES", {})
+    yield
+    for made in lambda_handler.ENGINES.values():
+        made.dispose()
 
 
 def test_the_lambda_handler_answers_a_real_http_api_event_as_serve_does(api, lambda_env, monkeypatch):
     event = json.loads(EVENT.read_text())
     event["headers"]["authorization"] = f"Bearer {api.key}"
     context = SimpleNamespace(aws_request_id="c6af9ac6-7b61-11e6-9a41-93e812345678")
-    engines = []
-
-    def made(url, **options):
-        engines.append(_engine(url))
-        return engines[-1]
-
-    monkeypatch.setattr(lambda_handler, "make_api_engine", made)
-    try:
-        answer = lambda_handler.handler(event, context)
-        served = api.get(f"{event['rawPath']}?{event['rawQueryString']}")
-        assert answer["statusCode"] == served.status == 200
-        assert answer["body"] == served.text and json.loads(answer["body"])["weeks"][0]["prs_merged"] == 2
-        for header in ("Content-Type", "ETag", "Cache-Control"):
-            assert answer["headers"][header] == served.headers[header]
-        event["headers"]["if-none-match"] = served.headers["ETag"]
-        assert lambda_handler.handler(event, context)["statusCode"] == 304
-        event["headers"]["authorization"] = "Bearer nope"
-        refused = lambda_handler.handler(event, context)
-        assert refused["statusCode"] == 401 and json.loads(refused["body"])["status"] == 401
-    finally:
-        for made in engines:
-            made.dispose()
-
-
-def _engine(url):
-    from collector.api.data import make_api_engine
-
-    return make_api_engine(url, pool_size=1)
+    answer = lambda_handler.handler(event, context)
+    served = api.get(f"{event['rawPath']}?{event['rawQueryString']}")
+    assert answer["statusCode"] == served.status == 200
+    assert answer["body"] == served.text and json.loads(answer["body"])["weeks"][0]["prs_merged"] == 2
+    for header in ("Content-Type", "ETag", "Cache-Control"):
+        assert answer["headers"][header] == served.headers[header]
+    event["headers"]["if-none-match"] = served.headers["ETag"]
+    assert lambda_handler.handler(event, context)["statusCode"] == 304
+    event["headers"]["authorization"] = "Bearer nope"
+    refused = lambda_handler.handler(event, context)
+    assert refused["statusCode"] == 401 and json.loads(refused["body"])["status"] == 401
 
 
 def test_the_lambda_handler_without_a_database_setting_is_a_503_problem(monkeypatch):
@@ -163,3 +151,25 @@ def test_the_lambda_handler_without_a_database_setting_is_a_503_problem(monkeypa
     answer = lambda_handler.handler(event, SimpleNamespace(aws_request_id="r"))
     assert answer["statusCode"] == 503 and answer["headers"]["Content-Type"] == "application/problem+json"
     assert json.loads(answer["body"])["detail"] == "the API is not configured correctly; its log says why"
+
+
+def test_the_lambda_reads_its_database_secret_and_never_the_collectors_github_secret(api, lambda_env, monkeypatch):
+    database_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dora-api-db-MnOpQr"
+    url = os.environ["DATABASE_URL"]
+    asked = []
+
+    class Secrets:  # what the function's role allows: its own database secret, nothing else
+        def get(self, arn):
+            asked.append(arn)
+            if arn != database_arn:
+                raise AssertionError(f"the API asked for {arn}")
+            return url
+
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.setenv("DATABASE_URL_SECRET_ARN", database_arn)
+    monkeypatch.setenv("GITHUB_TOKEN_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:github-AbCdEf")
+    monkeypatch.setattr(lambda_handler, "SECRETS", Secrets())
+    event = json.loads(EVENT.read_text())
+    event["headers"]["authorization"] = f"Bearer {api.key}"
+    answer = lambda_handler.handler(event, SimpleNamespace(aws_request_id="r"))
+    assert answer["statusCode"] == 200 and asked == [database_arn]
