@@ -145,6 +145,8 @@ BAD_PARAMETERS = [
     ("from=20250101", "query parameter 'from' must be a date as YYYY-MM-DD (got '20250101')"),
     ("from=2025-W01-1", "query parameter 'from' must be a date as YYYY-MM-DD (got '2025-W01-1')"),
     ("from=1700000000", "query parameter 'from' must be a date as YYYY-MM-DD (got '1700000000')"),
+    ("from=%EF%BC%92%EF%BC%90%EF%BC%92%EF%BC%95-01-01",
+     "query parameter 'from' must be a date as YYYY-MM-DD (got '\uff12\uff10\uff12\uff15-01-01')"),
     ("from=", "query parameter 'from' must be a date as YYYY-MM-DD (got '')"),
     ("from=2025-01-01&from=2025-02-01", "query parameter 'from' must be a date as YYYY-MM-DD (got 2 values)"),
     ("to=2025-01-01,2025-02-01", "query parameter 'to' must be a date as YYYY-MM-DD (got '2025-01-01,2025-02-01')"),
