@@ -7,12 +7,13 @@ real PostgreSQL (``BENCH_DATABASE_URL``, else Docker, else the embedded wheel).
 
 ``--only realistic`` runs the realistic-latency backfill alone, and ``--collector`` runs it against
 another checkout of the collector (an older commit, a patched copy): comparisons without a setting
-in the product.
+in the product. ``--only analyst`` runs the analyst queries and the read API's latency alone.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import math
 import os
@@ -549,9 +550,14 @@ def analyst_queries(server_url: str, rows: int, repeats: int) -> dict[str, Any]:
             "full_scan_view_pr_lead_time": ("SELECT * FROM view_pr_lead_time", 5 * repeats),
             "full_scan_view_pr_attribution": ("SELECT * FROM view_pr_attribution", 3 * repeats),
         }
-        results = {"rows": rows, "fill_seconds": fill_seconds}
+        results: dict[str, Any] = {"rows": rows, "fill_seconds": fill_seconds}
         for name, (sql, count) in queries.items():
             results[name] = _latencies(engine, sql, count)
+        paths = {
+            "api_one_team_12_weeks_velocity": ("/metrics/team/{team}/velocity", 60 * repeats),
+            "api_one_team_12_months_lead_time": ("/metrics/team/{team}/lead-time", 15 * repeats),
+        }
+        results.update(api_latencies(engine, url, paths))
         return results
     finally:
         with interruptions_held():  # a second Ctrl-C must not leave the database or folder behind
@@ -602,6 +608,41 @@ def _latencies(engine: Engine, sql: str, count: int) -> dict[str, float]:
             conn.execute(text(sql), {"team": 1 + i % 12}).all()
             timings.append((time.perf_counter() - started) * 1000)
     return {"p50_ms": percentile(timings, 0.5), "p95_ms": percentile(timings, 0.95), "runs": count}
+
+
+def api_latencies(engine: Engine, url: str, paths: dict[str, tuple[str, int]]) -> dict[str, Any]:
+    """Each path's latency through ``dora-collector serve``'s server (real HTTP, the key checked, one keep-alive
+    connection as a polling portal keeps), the team changing each time; the default range (the last 12 weeks, or
+    months)."""
+    from collector.api.app import create_app
+    from collector.api.data import make_api_engine
+    from collector.api.keys import create_key
+    from collector.api.local import ApiServer
+
+    headers = {"Authorization": f"Bearer {create_key(engine, f'bench-{uuid.uuid4().hex[:8]}')}"}
+    api_engine = make_api_engine(url, pool_size=2)
+    results = {}
+    try:
+        with ApiServer(create_app(api_engine)) as server:
+            host, port = server.socket.getsockname()[:2]
+            connection = http.client.HTTPConnection(host, port, timeout=30)
+            for name, (path, count) in paths.items():
+                timings = []
+                for i in range(count + 1):  # the first request warms the connection and is not counted
+                    started = time.perf_counter()
+                    connection.request("GET", path.format(team=1 + i % 12), headers=headers)
+                    response = connection.getresponse()
+                    body = response.read()
+                    if response.status != 200:
+                        raise RuntimeError(f"{path}: {response.status} {body[:200]!r}")
+                    if i:
+                        timings.append((time.perf_counter() - started) * 1000)
+                results[name] = {"p50_ms": percentile(timings, 0.5), "p95_ms": percentile(timings, 0.95),
+                                 "runs": count}  # fmt: skip
+            connection.close()
+    finally:
+        api_engine.dispose()
+    return results
 
 
 # ---------------------------------------------------------------- the whole benchmark
@@ -755,7 +796,24 @@ TARGETS: list[Target] = [
     ("re-attribution GitHub requests", lambda r: r["reattribution"]["github_requests"], 0, "<="),
     ("one-team velocity p95 ms", lambda r: r["analyst"]["one_team_12_weeks_velocity"]["p95_ms"], 50, "<="),
     ("all-teams lead time p95 ms", lambda r: r["analyst"]["all_teams_12_months_lead_time"]["p95_ms"], 500, "<="),
+    # The read API, through serve's HTTP server: key check, query, JSON, ETag.
+    ("API one-team 12 weeks p95 ms", lambda r: r["analyst"]["api_one_team_12_weeks_velocity"]["p95_ms"], 50, "<="),
+    (
+        "API one-team 12 months lead time p95 ms",
+        lambda r: r["analyst"]["api_one_team_12_months_lead_time"]["p95_ms"],
+        None,
+        "",
+    ),
 ]
+# What --only analyst runs and judges: the analyst queries and the read API, at the same pr_metrics rows.
+ANALYST_TARGETS = frozenset(
+    {
+        "one-team velocity p95 ms",
+        "all-teams lead time p95 ms",
+        "API one-team 12 weeks p95 ms",
+        "API one-team 12 months lead time p95 ms",
+    }
+)
 # What holds at any scale (requests per repository, concurrency, a re-attribution without requests):
 # --small judges these; everything else is a property of the full organisation.
 SCALE_FREE = frozenset(
@@ -835,14 +893,15 @@ def _main(argv: Sequence[str] | None) -> int:
     parser.add_argument("--small", action="store_true", help="a few seconds' version (CI), not the targets' scale")
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--json", type=Path, help="where to write the results (default bench/out/<name>.json)")
-    parser.add_argument("--only", choices=["realistic"], help="run this scenario alone, with triggers only")
+    parser.add_argument("--only", choices=["realistic", "analyst"],
+                        help="run this scenario alone (realistic: with triggers only)")  # fmt: skip
     parser.add_argument("--collector", type=Path, help="with --only: a checkout whose collector to run instead")
     parser.add_argument("--order", choices=["configured", "largest-last"], default="configured",
                         help="with --only: the order of REPOSITORIES (default: as generated)")  # fmt: skip
     parser.add_argument("--share", type=float, help="with --only: the share of the organisation's PRs (full: 0.1)")
     parser.add_argument("--repeats", type=int, help="with --only: runs to take the median of (full: 3)")
     args = parser.parse_args(argv)
-    if args.only is None and (args.collector or args.order != "configured" or args.share or args.repeats):
+    if args.only != "realistic" and (args.collector or args.order != "configured" or args.share or args.repeats):
         parser.error("--collector, --order, --share and --repeats go with --only realistic")
     scale = SMALL if args.small else FULL
     if args.share:
@@ -855,7 +914,10 @@ def _main(argv: Sequence[str] | None) -> int:
 
     started = time.monotonic()
     with postgres_server(os.environ.get("BENCH_DATABASE_URL")) as server_url:
-        if args.only:
+        if args.only == "analyst":
+            say(f"analyst queries at {scale.analyst_rows} pr_metrics rows")
+            results = {"analyst": analyst_queries(server_url, scale.analyst_rows, scale.repeats)}
+        elif args.only:
             results = {"realistic": realistic_backfill(scale, args.seed, server_url, say, collector=args.collector,
                                                        order=args.order)}  # fmt: skip
         else:
@@ -875,17 +937,19 @@ def _main(argv: Sequence[str] | None) -> int:
         "duration_seconds": round(time.monotonic() - started, 1),
         "results": results,
     }
-    if not args.only:
-        report["verdicts"] = verdicts(results, small=args.small)
+    if args.only != "realistic":
+        judged = [t for t in TARGETS if t[0] in ANALYST_TARGETS] if args.only == "analyst" else None
+        report["verdicts"] = verdicts(results, small=args.small, targets=judged)
     name = f"{args.only}-{'small' if args.small else 'full'}" if args.only else "small" if args.small else "full"
     out = args.json or OUT / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=str))
     if args.small:
         print(small_note())
-    if not args.only:
+    if "verdicts" in report:
         print(table(report["verdicts"]))
-    print(realistic_summary(results["realistic"]))
+    if "realistic" in results:
+        print(realistic_summary(results["realistic"]))
     print(f"\nresults: {out}")
     return 0
 

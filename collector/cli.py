@@ -72,6 +72,13 @@ RUN_NOTES = """\
 --since DATE: 2025-01-01 (midnight UTC) or 2025-01-01T09:30:00+02:00 (UTC when no offset is given).
 It applies to repositories collected for the first time; the others continue where they stopped.
 """
+SERVE_NOTES = """\
+keys and requests:
+  dora-collector api-keys create portal          # prints the key once
+  curl -H "Authorization: Bearer $KEY" http://127.0.0.1:8080/metrics/team/platform/velocity
+  ?from=YYYY-MM-DD&to=YYYY-MM-DD (default: the last 12 weeks, or months), ?format=csv for a table;
+  docs/api.md has the rest.
+"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -163,6 +170,45 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --serve: where to write their settings as shell exports (default dora-demo.env)",
     )
     demo.add_argument("--port", type=_port, default=0, help="with --serve: the demo GitHub's port (default: any free)")
+    serve = sub.add_parser(
+        "serve",
+        help="serve the read API (teams, velocity, PR lead time) over HTTP, as the API Lambda does",
+        description="Serve the read API on HOST:PORT with the API Lambda's own application: GET /teams, "
+        "GET /metrics/team/ID/velocity,\nGET /metrics/team/ID/lead-time, and its OpenAPI document at "
+        "/openapi.json. Every request but the\ndocument's needs an API key (see api-keys). It reads the views "
+        "only, as the role dora_api, whatever\nlogin DATABASE_URL names (that login must be able to take it).",
+        epilog=SERVE_NOTES + "\n" + _settings(DATABASE_SETTINGS),
+    )
+    serve.add_argument("--host", type=_host, default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8080, help="port to listen on, 0 for any free (default 8080)")
+    keys = sub.add_parser(
+        "api-keys",
+        help="create, list and revoke the read API's keys",
+        description="Keys for the read API. A key is shown once, when it is created; only its hash is stored.",
+    )
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="{create,list,revoke}")
+    create = keys_sub.add_parser(
+        "create",
+        help="make a key and print it, once",
+        description="Make a key named NAME and print it on stdout, once: store it where its user keeps secrets.",
+        epilog=_settings(DATABASE_SETTINGS),
+    )
+    create.add_argument("name", type=_key_name, metavar="NAME", help="who or what uses it, e.g. grafana-portal")
+    keys_sub.add_parser(
+        "list",
+        help="list the keys: name, created, last used, revoked",
+        description="List every key: its name, when it was created, last used (to the minute) and revoked.\n"
+        "No key, and no hash of one, is ever shown again.",
+        epilog=_settings(DATABASE_SETTINGS),
+    )
+    revoke = keys_sub.add_parser(
+        "revoke",
+        help="revoke a key: its requests get 401 from now on",
+        description="Revoke the live key named NAME: every request with it gets 401 from now on. Its row stays, "
+        "for the record;\nthe name is free for a new key.",
+        epilog=_settings(DATABASE_SETTINGS),
+    )
+    revoke.add_argument("name", metavar="NAME", help="the key's name (api-keys list shows them)")
     return parser
 
 
@@ -216,6 +262,10 @@ def _dispatch(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         return _teams_sync(load_settings(env, need_github=False), args.file)
     if args.command == "report":
         return _report(load_settings(env, need_github=False), args.team, args.weeks, args.out)
+    if args.command == "serve":
+        return _serve(load_settings(env, need_github=False), args.host, args.port)
+    if args.command == "api-keys":
+        return _api_keys(load_settings(env, need_github=False), args.keys_command, getattr(args, "name", None))
     return _run(load_settings(env), args.since)
 
 
@@ -250,6 +300,70 @@ def _report(settings: Settings, team: str | None, weeks: int, out: Path) -> int:
     write_report(out, html)
     print(f"report written to {one_line(str(out.resolve()))}")
     return 0
+
+
+def _serve(settings: Settings, host: str, port: int) -> int:
+    from sqlalchemy.engine import make_url
+
+    from collector.api.app import create_app
+    from collector.api.data import check_can_serve, make_api_engine
+    from collector.api.local import ApiServer
+    from collector.logs import set_log_level
+
+    set_log_level(settings.log_level)
+    engine = make_api_engine(settings.database_url)
+    with _disposed(engine):
+        check_can_serve(engine, make_url(settings.database_url).username or "(this login)")
+        try:
+            server = ApiServer(create_app(engine), host, port)
+        except OSError as exc:
+            raise CollectorError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+        print(f"serving the API at {server.url} (its OpenAPI document: {server.url}/openapi.json); Ctrl-C stops it",
+              flush=True)  # fmt: skip
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            print("API server stopped")
+            return 130
+        finally:
+            server.server_close()
+    return 0  # pragma: no cover - serve_forever only ends by interruption
+
+
+def _api_keys(settings: Settings, command: str, name: str | None) -> int:
+    from collector import store
+    from collector.api import keys
+    from collector.migrate import assert_schema_current
+
+    engine = store.make_engine(settings.database_url, pool_size=1)
+    with _disposed(engine), store.database_errors(f"api-keys {command}"):
+        assert_schema_current(engine)
+        if command == "create":
+            key = keys.create_key(engine, str(name))
+            print(f"API key {name!r} created; it is shown this once, on stdout:", file=sys.stderr)
+            print(key)
+        elif command == "revoke":
+            keys.revoke_key(engine, str(name))
+            print(f"API key {one_line(repr(name))} revoked: requests with it get 401 from now on")
+        else:
+            print(_key_table(keys.list_keys(engine)))
+    return 0
+
+
+def _key_table(stored: Sequence[Any]) -> str:
+    if not stored:
+        return "no API keys yet: dora-collector api-keys create NAME"
+
+    def when(moment: datetime | None, none: str) -> str:
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else none
+
+    rows = [("NAME", "CREATED", "LAST USED", "REVOKED")]
+    rows += [(k.name, when(k.created_at, ""), when(k.last_used_at, "never"), when(k.revoked_at, "-")) for k in stored]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3]
+        for row in rows
+    )
 
 
 def _run(settings: Settings, since: datetime | None) -> int:
@@ -300,6 +414,20 @@ def _port(raw: str) -> int:
     if not re.fullmatch(r"[0-9]{1,5}", raw.strip()) or not 0 <= int(raw) <= 65535:
         raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535 (got {shown(raw)})")
     return int(raw)
+
+
+def _host(raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9.:-]{1,253}", raw):
+        raise argparse.ArgumentTypeError(f"{shown(raw)} is not a host name or IP address")
+    return raw
+
+
+def _key_name(raw: str) -> str:
+    from collector.api.keys import NAME_RE, NAME_RULE
+
+    if not NAME_RE.match(raw):
+        raise argparse.ArgumentTypeError(f"{NAME_RULE} (got {shown(raw)})")
+    return raw
 
 
 def _path(raw: str) -> Path:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     PrimaryKeyConstraint,
@@ -210,4 +211,20 @@ collector_runs = Table(
     Column("lock_pid", Integer),
     Column("lock_backend_start", TZ),
     CheckConstraint("status IN ('running', 'success', 'partial', 'failed')", name="ck_collector_runs_status"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False),
+    # Public: the part of a key (dora_<key_id>_<secret>) that finds its row.
+    Column("key_id", Text, nullable=False, unique=True),
+    Column("secret_hash", LargeBinary, nullable=False),  # SHA-256 of the secret
+    Column("created_at", TZ, nullable=False, server_default=func.now()),
+    Column("last_used_at", TZ),
+    Column("revoked_at", TZ),
+    CheckConstraint("octet_length(secret_hash) = 32", name="ck_api_keys_sha256"),
+    Index("uq_api_keys_live_name", "name", unique=True, postgresql_where=text("revoked_at IS NULL")),
+    comment="API keys: a name, a public key id and the SHA-256 of the secret (never the secret itself).",
 )

@@ -22,6 +22,7 @@ DATA_TABLES = (
     "collector_state",
     "collector_runs",
     "quarantined_prs",
+    "api_keys",
 )
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 

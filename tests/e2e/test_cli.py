@@ -293,10 +293,16 @@ def test_a_run_with_no_teams_warns_in_the_log_and_the_summary(env, fake_github):
 
 # Imported by commands, never by --help or --version.
 HEAVY = ("sqlalchemy", "psycopg", "github", "alembic", "cryptography", "requests", "urllib3", "msgspec", "boto3",
-         "pythonjsonlogger", "tenacity", "collector.store", "collector.pipeline")  # fmt: skip
+         "pythonjsonlogger", "tenacity", "collector.store", "collector.pipeline", "aws_lambda_powertools", "pydantic",
+         "collector.api")  # fmt: skip
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--version"], ["run", "--help"], ["teams", "sync", "--help"]], ids=str)
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["--version"], ["run", "--help"], ["teams", "sync", "--help"], ["serve", "--help"],
+     ["api-keys", "create", "--help"]],
+    ids=str,
+)  # fmt: skip
 def test_help_and_version_answer_without_loading_the_database_or_github_stack(args):
     probe = (
         "import runpy, sys\n"

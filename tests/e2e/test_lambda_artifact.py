@@ -11,7 +11,7 @@ import pytest
 
 BUILD = os.environ.get("DORA_LAMBDA_BUILD_DIR")
 pytestmark = pytest.mark.skipif(not BUILD, reason="set DORA_LAMBDA_BUILD_DIR after `sam build`")
-FUNCTIONS = ("CollectorFunction", "MigrateFunction")
+FUNCTIONS = ("CollectorFunction", "MigrateFunction", "ApiFunction")
 EM_AARCH64 = 183
 ZIPPED_LIMIT = 50 * 2**20  # direct upload limit
 UNZIPPED_LIMIT = 250 * 2**20
@@ -39,6 +39,7 @@ def test_every_compiled_extension_is_aarch64(function):
 def test_artifact_holds_the_package_migrations_and_views_only(function):
     root = artifact(function)
     assert (root / "collector" / "handler.py").is_file() and (root / "collector" / "deploy.py").is_file()
+    assert (root / "collector" / "api" / "lambda_handler.py").is_file()
     assert (root / "collector" / "migrations" / "versions" / "0001_initial.py").is_file()
     assert sorted(p.name for p in (root / "collector" / "sql").glob("*.sql"))
     assert not (root / "collector" / "testing").exists() and not (root / "tests").exists()

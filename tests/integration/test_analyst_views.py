@@ -11,7 +11,7 @@ from tests.helpers import add, at, collect, member, merged_pull, open_pull, rows
 
 GRANTED_VIEWS = ("view_team_velocity", "view_team_velocity_calendar", "view_pr_lead_time", "view_dora_lead_time",
                  "view_pr_attribution", "view_unattributed_prs", "view_unmapped_authors",
-                 "view_open_pr_age")  # fmt: skip
+                 "view_open_pr_age", "view_teams")  # fmt: skip
 
 
 def test_low_sample_flags_months_under_the_threshold_and_follows_the_setting(engine, fake_github):
@@ -126,7 +126,7 @@ def test_every_view_and_every_view_column_has_a_comment(engine):
         """,
     )
     assert missing == []
-    assert len(rows(engine, "SELECT 1 FROM pg_views WHERE schemaname = 'public'")) == 9
+    assert len(rows(engine, "SELECT 1 FROM pg_views WHERE schemaname = 'public'")) == 10
 
 
 def test_every_view_but_titles_is_granted_to_dora_reader(engine):

@@ -37,3 +37,12 @@ def test_small_mode_judges_only_the_scale_free_targets_and_names_every_other():
     note = small_note()
     assert all(name in note for name in limited - SCALE_FREE)
     assert not any(name in note for name in SCALE_FREE)
+
+
+def test_only_analyst_judges_the_analyst_and_api_targets_which_hold_at_full_scale_only():
+    from bench.run import ANALYST_TARGETS, SCALE_FREE, TARGETS
+
+    assert {name for name, *_ in TARGETS} >= ANALYST_TARGETS
+    assert "API one-team 12 weeks p95 ms" in ANALYST_TARGETS and not ANALYST_TARGETS & SCALE_FREE
+    (api,) = (t for t in TARGETS if t[0] == "API one-team 12 weeks p95 ms")
+    assert api[2:] == (50, "<=")

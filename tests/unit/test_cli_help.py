@@ -15,6 +15,10 @@ COMMANDS = {
     ("report",): DATABASE_SETTINGS,
     ("run",): tuple(SETTINGS_HELP),
     ("demo",): (),
+    ("serve",): DATABASE_SETTINGS,
+    ("api-keys", "create"): DATABASE_SETTINGS,
+    ("api-keys", "list"): DATABASE_SETTINGS,
+    ("api-keys", "revoke"): DATABASE_SETTINGS,
 }
 
 
@@ -28,7 +32,7 @@ def help_of(capsys, *command):
 def test_the_overview_says_what_it_is_for_how_to_start_and_what_exit_codes_mean(capsys):
     out = help_of(capsys)
     assert "per-team delivery metrics" in out
-    for command in ("migrate", "teams", "run", "report", "demo"):
+    for command in ("migrate", "teams", "run", "report", "demo", "serve", "api-keys"):
         assert f"\n    {command} " in out
     assert "first hour (" in out and "dora-collector teams sync --file teams.json" in out
     assert "exit status:" in out and "\n  2    bad input" in out
@@ -105,6 +109,13 @@ def test_version_is_the_installed_distributions(capsys):
         (["report", "--out", "\x00"], "argument --out:"),
         (["demo", "--serve", "--port", "70000"], "argument --port: must be a port number from 0 to 65535"),
         (["demo", "--env-file", "a\x00b"], "argument --env-file:"),
+        (["serve", "--port", "-1"], "argument --port: must be a port number from 0 to 65535"),
+        (["serve", "--host", "a b"], "argument --host: 'a b' is not a host name or IP address"),
+        (["api-keys"], "the following arguments are required: {create,list,revoke}"),
+        (["api-keys", "create"], "the following arguments are required: NAME"),
+        (["api-keys", "create", "-x"], "the following arguments are required: NAME"),
+        (["api-keys", "create", "two words"], "argument NAME: a key's name is 1 to 64 letters, digits"),
+        (["api-keys", "create", "k" * 65], "argument NAME: a key's name is 1 to 64"),
         (["migrate", "extra\nline"], r"unrecognized arguments: extra\nline"),
         (["migrate", "\x1b[2J"], r"unrecognized arguments: \x1b[2J"),
         (["run", "--sinc", "2025-01-01"], "unrecognized arguments: --sinc"),  # no abbreviations

@@ -28,5 +28,6 @@ def test_the_documented_views_are_the_ones_the_migrations_create():
     assert {
         "view_team_velocity", "view_team_velocity_calendar", "view_pr_lead_time", "view_dora_lead_time",
         "view_pr_attribution", "view_unattributed_prs", "view_unmapped_authors", "view_open_pr_age", "view_pr_titles",
+        "view_teams",
     } == DOCUMENTED  # fmt: skip
     assert {"view_dora_lead_time"} == DEPRECATED

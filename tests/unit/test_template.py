@@ -11,6 +11,8 @@ from tests.sam import lint, source, translate
 
 SCALE_OUT_VPC = {"EnableScaleOut": "true", "SubnetIds": "subnet-1,subnet-2", "SecurityGroupIds": "sg-1",
                  "AlarmEmail": "oncall@example.com"}  # fmt: skip
+API_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dora-api-db-MnOpQr"
+WITH_API = {"ApiDatabaseSecretArn": API_SECRET}
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +29,10 @@ def of_type(resources, kind):
     return {name: r for name, r in resources.items() if r["Type"] == kind}
 
 
-@pytest.mark.parametrize("parameters", [{}, SCALE_OUT_VPC], ids=["default", "scale-out-vpc"])
+@pytest.mark.parametrize(
+    "parameters", [{}, SCALE_OUT_VPC, WITH_API, {**SCALE_OUT_VPC, **WITH_API}],
+    ids=["default", "scale-out-vpc", "api", "api-scale-out-vpc"],
+)  # fmt: skip
 def test_expanded_template_passes_cfn_lint(parameters):
     assert lint(translate(parameters)) == []
 
@@ -42,7 +47,7 @@ def test_cfn_lint_catches_a_wrong_runtime_or_architecture():
 
 def test_functions_are_arm64_on_a_current_python(scale_out):
     functions = of_type(scale_out, "AWS::Lambda::Function")
-    assert set(functions) == {"CollectorFunction", "MigrateFunction", "ShardCollectorFunction"}
+    assert set(functions) == {"CollectorFunction", "MigrateFunction", "ShardCollectorFunction", "ApiFunction"}
     for function in functions.values():
         assert function["Properties"]["Architectures"] == ["arm64"]
         assert function["Properties"]["Runtime"] in ("python3.12", "python3.13")
@@ -84,7 +89,7 @@ def _statements(resources):
                 yield name, statement
 
 
-def test_least_privilege_no_wildcard_resources_and_exactly_two_secrets(scale_out):
+def test_least_privilege_no_wildcard_resources_and_exactly_three_secrets(scale_out):
     for role, statement in _statements(scale_out):
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         assert "*" not in resources, (role, statement)
@@ -95,11 +100,12 @@ def test_least_privilege_no_wildcard_resources_and_exactly_two_secrets(scale_out
             assert {json.dumps(r) for r in resources} <= {
                 json.dumps({"Ref": "GitHubTokenSecretArn"}),
                 json.dumps({"Ref": "DatabaseSecretArn"}),
+                json.dumps({"Ref": "ApiDatabaseSecretArn"}),
             }
 
 
 def test_vpc_access_is_attached_only_with_a_vpc(default):
-    for name in ("CollectorRole", "MigrateRole"):
+    for name in ("CollectorRole", "MigrateRole", "ApiRole"):
         managed = default[name]["Properties"]["ManagedPolicyArns"]
         assert managed["Fn::If"][0] == "HasVpc" and managed["Fn::If"][2] == {"Ref": "AWS::NoValue"}
     assert default["CollectorFunction"]["Properties"]["VpcConfig"]["Fn::If"][0] == "HasVpc"
@@ -244,3 +250,74 @@ def test_the_collector_signs_in_with_a_token_or_as_a_github_app_never_both():
     for name, parameter in expected.items():
         assert variables[name]["Fn::If"] == ["UsesGitHubApp", {"Ref": parameter}, {"Ref": "AWS::NoValue"}]
     assert source()["Conditions"]["UsesGitHubApp"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "GitHubAppId"}, ""]}]}
+
+
+# ---------------------------------------------------------------- the read API
+
+
+@pytest.fixture(scope="module")
+def api():
+    return translate(WITH_API)["Resources"]
+
+
+API_RESOURCES = {"ApiFunction", "HttpApi", "HttpApiApiGatewayDefaultStage", "ApiInvokePermission", "ApiRole",
+                 "ApiLogGroup", "ApiAccessLogGroup"}  # fmt: skip
+
+
+def test_the_api_is_deployed_only_with_its_own_database_secret(default, api):
+    assert source()["Parameters"]["ApiDatabaseSecretArn"]["Default"] == ""
+    assert source()["Conditions"]["HasApi"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ApiDatabaseSecretArn"}, ""]}]}
+    for name in API_RESOURCES:
+        assert default[name]["Condition"] == "HasApi", name
+    assert source()["Outputs"]["ApiUrl"]["Condition"] == "HasApi"
+
+
+def test_the_api_function_is_the_apps_lambda_handler_on_arm64(api):
+    props = api["ApiFunction"]["Properties"]
+    assert props["Handler"] == "collector.api.lambda_handler.handler"
+    assert props["Architectures"] == ["arm64"] and props["Runtime"] in ("python3.12", "python3.13")
+    assert props["Timeout"] < 30  # API Gateway's integration timeout
+    assert props["ReservedConcurrentExecutions"] == {"Ref": "ApiMaxConcurrency"}  # bounds the database connections
+    assert props["Environment"]["Variables"]["DATABASE_URL_SECRET_ARN"] == {"Ref": "ApiDatabaseSecretArn"}
+    assert props["LoggingConfig"] == {"LogGroup": {"Ref": "ApiLogGroup"}}
+    assert "SchemaMigration" in api["ApiFunction"]["DependsOn"]
+
+
+def test_the_http_api_is_throttled_logs_access_without_headers_and_routes_four_gets(api):
+    stage = api["HttpApiApiGatewayDefaultStage"]["Properties"]
+    assert stage["DefaultRouteSettings"] == {"ThrottlingRateLimit": {"Ref": "ApiThrottleRateLimit"},
+                                             "ThrottlingBurstLimit": {"Ref": "ApiThrottleBurstLimit"}}  # fmt: skip
+    access = stage["AccessLogSettings"]
+    assert access["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    assert "$context.requestId" in access["Format"] and "header" not in access["Format"].lower()
+    json.loads(access["Format"])  # one JSON object a line
+    paths = api["HttpApi"]["Properties"]["Body"]["paths"]
+    assert set(paths) == {"/teams", "/metrics/team/{team_id}/velocity", "/metrics/team/{team_id}/lead-time",
+                          "/openapi.json"}  # fmt: skip
+    for operations in paths.values():
+        assert set(operations) == {"get"}
+        integration = operations["get"]["x-amazon-apigateway-integration"]
+        assert integration["type"] == "aws_proxy" and integration["payloadFormatVersion"] == "2.0"
+        assert "${ApiFunction.Arn}" in integration["uri"]["Fn::Sub"]
+    permission = api["ApiInvokePermission"]["Properties"]
+    assert permission["Principal"] == "apigateway.amazonaws.com"
+    assert permission["SourceArn"]["Fn::Sub"].endswith(":${HttpApi}/*/GET/*")
+
+
+def test_the_api_documents_exactly_the_routes_the_gateway_sends_it():
+    from collector import store
+    from collector.api.app import create_app, openapi_document
+
+    engine = store.make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")  # never connected
+    documented = set(openapi_document(create_app(engine))["paths"])
+    assert documented == set(source()["Resources"]["HttpApi"]["Properties"]["DefinitionBody"]["paths"])
+
+
+def test_the_api_role_reads_its_own_secret_and_writes_its_own_log_group_only(api):
+    statements = [s for role, s in _statements(api) if role == "ApiRole"]
+    assert {json.dumps(s["Resource"]) for s in statements} == {
+        json.dumps({"Fn::GetAtt": ["ApiLogGroup", "Arn"]}),
+        json.dumps({"Ref": "ApiDatabaseSecretArn"}),
+    }
+    (secret,) = (s for s in statements if s["Action"] == "secretsmanager:GetSecretValue")
+    assert secret["Resource"] == {"Ref": "ApiDatabaseSecretArn"}
