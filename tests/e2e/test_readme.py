@@ -7,10 +7,12 @@ on ``demo --serve``, the own-organisation steps on the same servers, and the SQL
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -32,18 +34,19 @@ def block(starting: str, lang: str = "sh") -> str:
     return found[0]
 
 
-SETUP, DEMO, TESTS, SERVE, WORKFLOW, OWN_ORG = (
+SETUP, DEMO, TESTS, SERVE, WORKFLOW, API, OWN_ORG = (
     "python3 -m venv .venv",
     "dora-collector demo\n",
     "pytest\n",
     "dora-collector demo --serve\n",
     ". ./dora-demo.env\n",
+    "export DORA_API_KEY=",
     "export DATABASE_URL=",
 )
 
 
 def test_every_block_of_the_readme_is_one_this_file_runs():
-    known = [SETUP, DEMO, TESTS, SERVE, WORKFLOW, OWN_ORG]
+    known = [SETUP, DEMO, TESTS, SERVE, WORKFLOW, API, OWN_ORG]
     for lang, text in readme_blocks():
         ran = lang == "sh" and any(text.startswith(k) for k in known)
         ran = ran or lang in ("text", "sql")  # the demo's transcript and the SQL example, below
@@ -111,12 +114,36 @@ def test_the_real_workflow_and_the_own_organisation_steps_run_on_demo_serve(tmp_
         assert (tmp_path / "report.html").exists()
         psql_rows = [line for line in workflow.stdout.splitlines() if re.match(r"^ \w+ +\| \d{4}-\d\d-\d\d \|", line)]
         assert len(psql_rows) == 4, workflow.stdout
+        read_api(tmp_path, env)
         own_org(tmp_path, env)
     finally:
         serve.send_signal(signal.SIGINT)
         serve.communicate(timeout=60)
     assert serve.returncode == 130
     assert not (tmp_path / "dora-demo.env").exists()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def read_api(tmp_path: Path, env: dict[str, str]) -> None:
+    """The read API block, on a free port rather than 8080 (which may be taken on this machine)."""
+    assert block(API).count("8080") == 6
+    script = block(API).replace("8080", str(free_port()))
+    result = sh("\n".join([". ./dora-demo.env", script]), tmp_path, env)
+    assert result.returncode == 0, result.stderr
+    banner, answers = result.stdout.split("\n", 1)  # curl adds no line breaks: the answers follow each other
+    assert banner.startswith("serving the API at http://127.0.0.1:")
+    teams, end = json.JSONDecoder().raw_decode(answers)
+    velocity, end = json.JSONDecoder().raw_decode(answers, end)
+    lead_time, refused = answers[end:].split('{"type"', 1)
+    assert [t["name"] for t in teams["teams"]] == ["data", "mobile", "payments", "platform"]
+    assert velocity["team"]["name"] == "platform" and len(velocity["weeks"]) == 12
+    assert lead_time.startswith("team_id,team_name,month,prs_merged,median_lead_time_hours")
+    assert json.JSONDecoder().raw_decode('{"type"' + refused)[0]["status"] == 401
 
 
 def own_org(tmp_path: Path, env: dict[str, str]) -> None:
