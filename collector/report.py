@@ -242,21 +242,20 @@ def _health(conn: Connection, window: Window) -> Health:
 
 
 def _selected_teams(conn: Connection, team: str | None) -> list[str]:
-    """Every team with data in the views, or the one ``--team`` names (any case: team names are unique
-    regardless of case in the teams file)."""
-    names = list(
-        conn.execute(
-            text("SELECT team_name FROM view_team_velocity UNION SELECT team_name FROM view_pr_lead_time "
-                 "UNION SELECT team_name FROM view_open_pr_age ORDER BY 1")
-        ).scalars()
-    )  # fmt: skip
-    if team is None:
-        return names
-    matches = [n for n in names if n == team] or [n for n in names if n.casefold() == team.casefold()]
-    if len(matches) != 1:
-        known = ", ".join(names) or "none yet"
-        raise ConfigError(f"no team named {shown(team, limit=200)} has data (teams: {known})")
-    return matches
+    """Every team of the teams file, or the one ``--team`` names (any case: team names are unique regardless of
+    case in the teams file); none while no team has any credited PR, so the page says the next step instead.
+    A team without credits shows its zeros: a misspelt login must not hide the team it belongs to."""
+    names = list(conn.execute(text("SELECT team_name FROM view_teams ORDER BY 1")).scalars())
+    if team is not None:
+        matches = [n for n in names if n == team] or [n for n in names if n.casefold() == team.casefold()]
+        if len(matches) != 1:
+            known = ", ".join(names) or "none yet"
+            raise ConfigError(f"no team named {shown(team, limit=200)} (teams: {known})")
+        names = matches
+    credited = conn.execute(
+        text("SELECT EXISTS (SELECT FROM view_team_velocity) OR EXISTS (SELECT FROM view_open_pr_age)")
+    ).scalar_one()
+    return names if credited else []
 
 
 def _low_sample_min_prs(conn: Connection) -> int:

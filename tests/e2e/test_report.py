@@ -357,16 +357,25 @@ def test_team_names_match_case_insensitively(small_org, tmp_path):
 def test_an_unknown_team_is_one_line_naming_the_known_teams(populated, tmp_path):
     bad, out = report(populated, tmp_path, "--team", "nobody")
     assert bad.returncode == 2 and not out.exists()
-    assert (
-        bad.stderr
-        == "dora-collector: error: no team named 'nobody' has data (teams: data, mobile, payments, platform)\n"
-    )
+    assert bad.stderr == "dora-collector: error: no team named 'nobody' (teams: data, mobile, payments, platform)\n"
+
+
+def test_a_team_without_credited_prs_shows_its_zeros_beside_the_others(engine, fake_github):
+    sync(engine, team_doc(("platform", [member("alice")]), ("quiet", [member("bob")])))
+    fake_github.add_repo("acme/api")
+    fake_github.add_pull("acme/api", merged_pull(1, "alice", merged=REPORT_NOW - timedelta(days=2)))
+    collect(engine, fake_github, ["acme/api"], now=REPORT_NOW)
+    teams = load_report(engine, team=None, weeks=6, now=REPORT_NOW).teams
+    assert [(t.name, sum(w.prs for w in t.weeks)) for t in teams] == [("platform", 1), ("quiet", 0)]
+    assert [t.name for t in load_report(engine, team="QUIET", weeks=6, now=REPORT_NOW).teams] == ["quiet"]
+    assert html_at(engine).count('class="team"') == 2
 
 
 def test_a_token_given_as_the_team_is_not_printed_back(populated, tmp_path):
     token = "ghp_" + "a1" * 18
     bad, _ = report(populated, tmp_path, "--team", token)
-    assert bad.returncode == 2 and token not in bad.stderr and "no team named a 40-character value" in bad.stderr
+    assert bad.returncode == 2 and token not in bad.stderr
+    assert "no team named a 40-character value (teams:" in bad.stderr
 
 
 def test_report_runs_as_a_dora_reader_login(populated, tmp_path):
