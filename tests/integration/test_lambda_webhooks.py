@@ -5,6 +5,8 @@ SQS event for the consumer, against the fake GitHub and a real PostgreSQL."""
 import base64
 import hashlib
 import json
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -243,3 +245,11 @@ def test_the_consumer_logs_json_lines_with_the_request_id_and_no_secret(stack, f
     assert any(line.get("aws_request_id") == context.aws_request_id for line in lines)
     for secret in (SECRET, TOKEN, hashlib.sha256(SECRET.encode()).hexdigest()):
         assert secret not in err
+
+
+def test_the_webhook_function_loads_no_database_or_github_library():
+    """Its cold start stays short, inside GitHub's 10 s: the collector's stack is the consumer's alone."""
+    heavy = ("sqlalchemy", "psycopg", "github", "alembic", "tenacity", "collector.store", "collector.pipeline")
+    probe = f"import sys, collector.webhook_handler; print(sorted(m for m in sys.modules if m.startswith({heavy!r})))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout == "[]\n"
