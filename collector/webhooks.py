@@ -22,7 +22,7 @@ import re
 import threading
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Protocol
 
 import msgspec
@@ -213,7 +213,7 @@ def _decide_payload(
     if event_at is None:
         return Answer(400, f"the {event} payload has no {subscription.object_key} timestamps")
     if event_at < now - STALE_AFTER:
-        return Answer(200, f"ignored: stale, the {event} is from {event_at:%Y-%m-%d %H:%M} UTC")
+        return Answer(200, f"ignored: stale, the {event} is from {event_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
     # A clock ahead of ours (GitHub Enterprise Server's, say) is taken as the receipt: the request must be
     # covered once a collection has started after it.
     request = CollectionRequest(repository, min(event_at, now), event, delivery)

@@ -193,6 +193,8 @@ def test_a_delivery_older_than_a_day_is_stale_and_ignored():
     stale = answer(*signed(payload(at=NOW - STALE_AFTER - timedelta(minutes=1))))
     assert (stale.status, stale.request) == (200, None)
     assert stale.message == "ignored: stale, the pull_request is from 2026-06-14 11:59 UTC"
+    offset = payload(pull_request={"updated_at": "2026-06-14T13:00:00+02:00"})
+    assert answer(*signed(offset)).message == "ignored: stale, the pull_request is from 2026-06-14 11:00 UTC"
 
 
 def test_a_clock_ahead_of_ours_counts_as_the_receipt():
