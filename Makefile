@@ -6,7 +6,8 @@ LAMBDA_PYTHON ?= 3.12
 PLATFORMS := --platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64
 REQUIREMENTS := $(ARTIFACTS_DIR)/.requirements.txt
 
-build-CollectorFunction build-MigrateFunction build-ShardCollectorFunction build-ApiFunction:
+build-CollectorFunction build-MigrateFunction build-ShardCollectorFunction build-ApiFunction build-WebhookFunction \
+build-WebhookCollectorFunction:
 	python3 -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
 	  deps = p["dependencies"] + p["optional-dependencies"]["lambda"]; print("\n".join(deps))' > "$(REQUIREMENTS)"
 	python3 -m pip install --quiet --no-compile --disable-pip-version-check \
@@ -24,4 +25,5 @@ build-CollectorFunction build-MigrateFunction build-ShardCollectorFunction build
 	if [ -d teams ]; then cp -r teams "$(ARTIFACTS_DIR)/teams"; fi
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -type d -prune -exec rm -rf {} +
 
-.PHONY: build-CollectorFunction build-MigrateFunction build-ShardCollectorFunction build-ApiFunction
+.PHONY: build-CollectorFunction build-MigrateFunction build-ShardCollectorFunction build-ApiFunction \
+	build-WebhookFunction build-WebhookCollectorFunction

@@ -66,6 +66,15 @@ SETTINGS_HELP = {
 }
 # What migrate, teams sync and report read (load_settings with need_github=False).
 DATABASE_SETTINGS = ("DATABASE_URL", "LOG_LEVEL", "LOG_FORMAT")
+# What receiving GitHub's webhooks reads (load_webhook_settings), as a command's help would describe it.
+MIN_WEBHOOK_SECRET_LENGTH = 16
+WEBHOOK_SETTINGS_HELP = {
+    "WEBHOOK_SECRET": f"the organisation webhook's secret, at least {MIN_WEBHOOK_SECRET_LENGTH} characters: GitHub "
+    "signs every delivery with it (generate one: python3 -c 'import secrets; print(secrets.token_hex(32))')",
+    "REPOSITORIES": SETTINGS_HELP["REPOSITORIES"] + "; a delivery for any other repository schedules nothing",
+    "WEBHOOK_QUEUE_URL": "on AWS only: the SQS queue that hands a delivery's repository to the collector",
+    "LOG_LEVEL": SETTINGS_HELP["LOG_LEVEL"],
+}
 
 
 @dataclass(frozen=True)
@@ -120,6 +129,55 @@ def load_settings(environ: Mapping[str, str], *, need_github: bool = True) -> Se
     return Settings(
         database_url=database_url, teams_file=teams_file, log_level=log_level, log_format=log_format, **github
     )
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """What receiving GitHub's webhooks needs: the secret deliveries are signed with, the repositories a
+    delivery may name, and (on AWS) the queue that hands them on. No database, no GitHub credentials."""
+
+    secret: str = field(repr=False)
+    repositories: tuple[str, ...]
+    queue_url: str | None = None
+    log_level: str = "INFO"
+
+
+def load_webhook_settings(environ: Mapping[str, str], *, need_queue: bool = False) -> WebhookSettings:
+    """Validate WEBHOOK_SECRET, REPOSITORIES, LOG_LEVEL and (``need_queue``: the Lambda function's case)
+    WEBHOOK_QUEUE_URL; every problem is reported at once, as ``load_settings`` does."""
+    problems = _Problems()
+    secret = problems.take(lambda: _webhook_secret(environ), "")
+    no_repositories: tuple[str, ...] = ()
+    repositories = problems.take(lambda: parse_repositories(_required(environ, "REPOSITORIES")), no_repositories)
+    queue_url = problems.take(lambda: _queue_url(environ, need_queue), None)
+    log_level = problems.take(lambda: _log_level(environ), "INFO")
+    problems.raise_if_any()
+    return WebhookSettings(secret=secret, repositories=repositories, queue_url=queue_url, log_level=log_level)
+
+
+def _webhook_secret(environ: Mapping[str, str]) -> str:
+    secret = _required(environ, "WEBHOOK_SECRET")
+    # Never quoted back, whatever was pasted: it is a credential.
+    if len(secret) < MIN_WEBHOOK_SECRET_LENGTH:
+        raise ConfigError(
+            f"WEBHOOK_SECRET is {len(secret)} characters; use at least {MIN_WEBHOOK_SECRET_LENGTH} random ones "
+            "(python3 -c 'import secrets; print(secrets.token_hex(32))') in GitHub and here"
+        )
+    if not secret.isprintable():
+        raise ConfigError("WEBHOOK_SECRET contains a line break or another control character; paste the secret alone")
+    return secret
+
+
+def _queue_url(environ: Mapping[str, str], needed: bool) -> str | None:
+    raw = _optional(environ, "WEBHOOK_QUEUE_URL")
+    if raw is None:
+        if needed:
+            raise ConfigError("WEBHOOK_QUEUE_URL is not set")
+        return None
+    parts = urlsplit(raw) if raw.isascii() and raw.isprintable() and " " not in raw else None
+    if parts is None or parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.query:
+        raise ConfigError(f"WEBHOOK_QUEUE_URL must be an SQS queue's URL (got {shown(raw)})")
+    return raw
 
 
 def _github_settings(environ: Mapping[str, str], problems: _Problems) -> dict[str, Any]:
@@ -496,6 +554,26 @@ def resolve_secrets(environ: Mapping[str, str], secrets: SecretSource) -> dict[s
     database_arn = _optional(env, "DATABASE_URL_SECRET_ARN")
     if database_arn:
         env["DATABASE_URL"] = _database_url_from_secret(secrets.get(database_arn), database_arn, env)
+    return env
+
+
+def resolve_webhook_secret(environ: Mapping[str, str], secrets: SecretSource) -> dict[str, str]:
+    """The environment with ``WEBHOOK_SECRET`` filled in from the secret ``WEBHOOK_SECRET_ARN`` names (a plain
+    string, or JSON with a ``secret`` key); a plain ``WEBHOOK_SECRET`` still works (local serving).
+
+    Only that secret: the webhook function may read no other (its role forbids it), whatever ARNs the
+    environment carries."""
+    env = dict(environ)
+    arn = _optional(env, "WEBHOOK_SECRET_ARN")
+    if arn:
+        value = secrets.get(arn)
+        if value.startswith("{"):
+            document = _secret_json(value, arn)
+            value = next((str(document[k]) for k in ("secret", "WEBHOOK_SECRET") if isinstance(document.get(k), str)),
+                         "")  # fmt: skip
+            if not value:
+                raise ConfigError(f"secret {arn} is JSON without a 'secret' key")
+        env["WEBHOOK_SECRET"] = value
     return env
 
 

@@ -29,6 +29,10 @@ class DatabaseError(CollectorError):
     """The database is unreachable, rejected us, or its schema is not current."""
 
 
+class LockTakenError(DatabaseError):
+    """Another run (or a teams sync) holds a lock this one needs: trying again shortly will do."""
+
+
 class GitHubAuthError(CollectorError):
     """GitHub rejected the token: no repository can be collected, so the run stops at once."""
 

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from collector.cursor import RepoState, Sweep
-from collector.errors import DatabaseError
+from collector.errors import DatabaseError, LockTakenError
 from collector.models import Membership, MetricRow, PullRequest, Refusal, TeamSpec
 from collector.schema import (
     collector_locks,
@@ -273,6 +273,17 @@ def stored_spellings(engine: Engine, repositories: Sequence[str]) -> tuple[str, 
     return tuple(stored.get(name.lower(), name) for name in repositories)
 
 
+def watermarks(engine: Engine, repositories: Sequence[str]) -> dict[str, datetime | None]:
+    """Each repository's watermark (None: never collected to the top), by the name given, in any case."""
+    c = collector_state.c
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(c.repository, c.watermark).where(func.lower(c.repository).in_([r.lower() for r in repositories]))
+        )
+        stored = {name.lower(): watermark for name, watermark in found}
+    return {name: stored.get(name.lower()) for name in repositories}
+
+
 def load_states(engine: Engine, repositories: Iterable[str]) -> dict[str, RepoState]:
     names = list(repositories)
     c = collector_state.c
@@ -343,7 +354,7 @@ def write_teams(conn: Connection, specs: Sequence[TeamSpec], *, wait: float = TE
             conn.execute(text("SELECT 1 FROM collector_locks WHERE name = :n FOR UPDATE"), {"n": GLOBAL_LOCK})
     except OperationalError as exc:
         if getattr(exc.orig, "sqlstate", None) == "55P03":
-            raise DatabaseError(
+            raise LockTakenError(
                 f"a collection run is in progress (waited {wait:g} s); sync the teams when it ends"
             ) from None
         raise
@@ -516,7 +527,7 @@ def _lock_now(conn: Connection, name: str, mode: str, taken: str) -> None:
             conn.execute(text(f"SELECT 1 FROM collector_locks WHERE name = :n {mode} NOWAIT"), {"n": name})
     except OperationalError as exc:
         if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
-            raise DatabaseError(taken) from None
+            raise LockTakenError(taken) from None
         raise
 
 

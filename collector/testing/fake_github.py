@@ -25,11 +25,13 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import hmac
 import json
 import re
 import secrets
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,6 +52,15 @@ _RATE_LIMIT_EXAMPLE: dict[str, Any] = json.loads(
     resources.files("collector.testing").joinpath("data/rate-limit.example-200.json").read_text(encoding="utf-8")
 )
 GHOST_LOGIN = "ghost"
+# Webhook deliveries: each event's usual action, and its object's key and fields besides id and times.
+_DEFAULT_ACTIONS = {"pull_request": "closed", "deployment_status": "created", "workflow_run": "completed",
+                    "release": "published", "issues": "labeled"}  # fmt: skip
+_WEBHOOK_OBJECTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "deployment_status": ("deployment_status", {"state": "success", "environment": "production"}),
+    "workflow_run": ("workflow_run", {"name": "CI", "status": "completed", "conclusion": "success"}),
+    "release": ("release", {"tag_name": "v1.0.0", "draft": False, "prerelease": False}),
+    "issues": ("issue", {"number": 7, "title": "Outage", "state": "open", "labels": [{"name": "incident"}]}),
+}
 SECONDARY_LIMIT_MESSAGE = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 
 
@@ -242,6 +253,54 @@ class FakeGitHub:
         with self._lock:
             self.apps[str(app_id)] = public_key_pem
             self.installations[installation_id] = str(app_id)
+
+    def webhook(
+        self,
+        event: str,
+        full_name: str,
+        *,
+        secret: str,
+        action: str | None = None,
+        number: int | None = None,
+        at: datetime | None = None,
+        delivery: str | None = None,
+    ) -> tuple[dict[str, str], bytes]:
+        """A delivery of the organisation webhook: its headers and body, signed with ``secret`` as GitHub
+        signs (HMAC-SHA256 of the body, hex, in ``X-Hub-Signature-256``; SHA-1 in the legacy header).
+
+        ``pull_request`` carries PR ``number`` as this fake renders it (action ``closed`` by default); the
+        other events' objects are dated ``at`` (default: now), with their usual default action."""
+        with self._lock:
+            repo = self.repos[full_name.lower()]
+            payload: dict[str, Any] = {"action": action or _DEFAULT_ACTIONS.get(event)}
+            if event == "pull_request":
+                assert number is not None, "a pull_request delivery names its PR"
+                payload.update(number=number, pull_request=json.loads(self.render_pull(repo, repo.pulls[number])))
+            elif event in _WEBHOOK_OBJECTS:
+                key, extra = _WEBHOOK_OBJECTS[event]
+                stamp = iso(at or datetime.now(UTC))
+                payload[key] = {"id": 4242, "node_id": f"{key}_4242", **extra, "created_at": stamp, "updated_at": stamp}
+                if key == "release":
+                    payload[key]["published_at"] = stamp
+            elif event == "ping":
+                payload = {"zen": "Keep it logically awesome.", "hook_id": 1, "hook": {"type": "Organization"}}
+            payload.update(repository=_repo_json(repo), organization={"login": repo.owner},
+                           sender=_user_json("octocat", "User", "http://github.local"))  # fmt: skip
+            if event == "ping":
+                del payload["repository"]
+        body = json.dumps({k: v for k, v in payload.items() if v is not None}, ensure_ascii=False).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "GitHub-Hookshot/7a1c9e2",
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+            "X-GitHub-Hook-ID": "1",
+            "X-GitHub-Hook-Installation-Target-Type": "organization",
+            "X-GitHub-Hook-Installation-Target-ID": "424242",
+            "X-Hub-Signature": "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest(),
+            "X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+        }
+        return headers, body
 
     def inject(self, path_pattern: str, *faults: Fault) -> None:
         """The next requests whose path matches ``path_pattern`` (a regex) get these answers, in order."""

@@ -11,7 +11,7 @@ import pytest
 
 BUILD = os.environ.get("DORA_LAMBDA_BUILD_DIR")
 pytestmark = pytest.mark.skipif(not BUILD, reason="set DORA_LAMBDA_BUILD_DIR after `sam build`")
-FUNCTIONS = ("CollectorFunction", "MigrateFunction", "ApiFunction")
+FUNCTIONS = ("CollectorFunction", "MigrateFunction", "ApiFunction", "WebhookFunction", "WebhookCollectorFunction")
 EM_AARCH64 = 183
 ZIPPED_LIMIT = 50 * 2**20  # direct upload limit
 UNZIPPED_LIMIT = 250 * 2**20

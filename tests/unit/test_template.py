@@ -9,6 +9,7 @@ from collector.metrics import NAMESPACE, SERVICE
 from collector.migrate import head_revision
 from tests.sam import lint, source, translate
 
+WEBHOOK_SECRET = {"Fn::If": ["HasWebhookSecretArn", {"Ref": "WebhookSecretArn"}, {"Ref": "WebhookSecret"}]}
 SCALE_OUT_VPC = {"EnableScaleOut": "true", "SubnetIds": "subnet-1,subnet-2", "SecurityGroupIds": "sg-1",
                  "AlarmEmail": "oncall@example.com"}  # fmt: skip
 API_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dora-api-db-MnOpQr"
@@ -47,7 +48,8 @@ def test_cfn_lint_catches_a_wrong_runtime_or_architecture():
 
 def test_functions_are_arm64_on_a_current_python(scale_out):
     functions = of_type(scale_out, "AWS::Lambda::Function")
-    assert set(functions) == {"CollectorFunction", "MigrateFunction", "ShardCollectorFunction", "ApiFunction"}
+    assert set(functions) == {"CollectorFunction", "MigrateFunction", "ShardCollectorFunction", "ApiFunction",
+                              "WebhookFunction", "WebhookCollectorFunction"}  # fmt: skip
     for function in functions.values():
         assert function["Properties"]["Architectures"] == ["arm64"]
         assert function["Properties"]["Runtime"] in ("python3.12", "python3.13")
@@ -97,11 +99,14 @@ def test_least_privilege_no_wildcard_resources_and_exactly_three_secrets(scale_o
         assert not any(a.endswith(":*") for a in actions), (role, statement)
         if "secretsmanager:GetSecretValue" in actions:
             assert actions == ["secretsmanager:GetSecretValue"] or actions == "secretsmanager:GetSecretValue"
-            assert {json.dumps(r) for r in resources} <= {
+            collectors = {
                 json.dumps({"Ref": "GitHubTokenSecretArn"}),
                 json.dumps({"Ref": "DatabaseSecretArn"}),
                 json.dumps({"Ref": "ApiDatabaseSecretArn"}),
             }
+            # The webhook's role reads its own secret only (tests/unit/test_template_webhooks.py).
+            allowed = {json.dumps(WEBHOOK_SECRET)} if role == "WebhookRole" else collectors
+            assert {json.dumps(r) for r in resources} <= allowed
 
 
 def test_vpc_access_is_attached_only_with_a_vpc(default):
