@@ -27,7 +27,7 @@ from collector.config import (
     shown_words,
 )
 from collector.errors import CollectorError, one_line
-from collector.interrupts import stop_signals_as_interrupt
+from collector.interrupts import caused_by_interrupt, stop_signals_as_interrupt
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -218,9 +218,13 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             stream.reconfigure(errors="backslashreplace")
     try:
         return _main(argv, environ)
+    except Exception as exc:
+        if not caused_by_interrupt(exc):
+            raise
     except KeyboardInterrupt:  # at any moment, parsing and imports included
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+        pass
+    print(f"{PROG}: interrupted", file=sys.stderr)
+    return 130
 
 
 def _main(argv: Sequence[str] | None, environ: Mapping[str, str] | None) -> int:

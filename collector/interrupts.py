@@ -58,3 +58,16 @@ def uninterrupted_cleanup() -> Iterator[contextlib.ExitStack]:
         finally:
             with interruptions_held():
                 stack.close()
+
+
+def caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether Ctrl-C is behind ``exc``: a library's cleanup can fail on a connection that KeyboardInterrupt
+    cut mid-call, and raise its own error in the interrupt's place."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
