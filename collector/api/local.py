@@ -79,8 +79,8 @@ class _Handler(BaseHTTPRequestHandler):
         context: Any = _Context(event["requestContext"]["requestId"])
         with self.server.resolving:
             result = self.server.app.resolve(event, context)
-        self._reply(result)
-        # The path only: a query string is the client's to fill, and stays out of the log.
+        # Logged before the answer leaves, so a client that has its answer knows the line is written. The path
+        # only: a query string is the client's to fill, and stays out of the log.
         logger.info(
             "%s %s %s",
             self.command,
@@ -88,6 +88,7 @@ class _Handler(BaseHTTPRequestHandler):
             result["statusCode"],
             extra={"ms": round((time.perf_counter() - started) * 1000, 1)},
         )
+        self._reply(result)
 
     do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
 
