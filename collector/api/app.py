@@ -65,7 +65,10 @@ def _iso_date(value: object) -> date:
     # date.fromisoformat alone would also take 20250101 and 2025-W01-1; pydantic would take 1700000000.
     if not isinstance(value, str) or len(value) != 10 or value[4] != "-" or value[7] != "-":
         raise ValueError("not YYYY-MM-DD")
-    return date.fromisoformat(value)
+    day = date.fromisoformat(value)
+    if day.year < 1970:  # nothing was merged before; and date arithmetic near year 1 would overflow
+        raise ValueError("before 1970")
+    return day
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
@@ -76,7 +79,8 @@ TeamReference = Annotated[
     str, Path(description="The team's id, or its name in any case (URL-encoded); GET /teams lists both.")
 ]
 # What each query parameter must be, said the same way in every error about it.
-_EXPECTED = {"from": "a date as YYYY-MM-DD", "to": "a date as YYYY-MM-DD", "format": "json or csv"}
+_EXPECTED = {"from": "a date as YYYY-MM-DD, 1970 or later", "to": "a date as YYYY-MM-DD, 1970 or later",
+             "format": "json or csv"}  # fmt: skip
 
 
 def create_app(engine: Engine, *, today: Callable[[], date] | None = None) -> APIGatewayHttpResolver:

@@ -139,23 +139,30 @@ def problem(answer, status):
 
 
 BAD_PARAMETERS = [
-    ("from=2025-13-01", "query parameter 'from' must be a date as YYYY-MM-DD (got '2025-13-01')"),
-    ("to=2025-02-30", "query parameter 'to' must be a date as YYYY-MM-DD (got '2025-02-30')"),
-    ("from=yesterday", "query parameter 'from' must be a date as YYYY-MM-DD (got 'yesterday')"),
-    ("from=20250101", "query parameter 'from' must be a date as YYYY-MM-DD (got '20250101')"),
-    ("from=2025-W01-1", "query parameter 'from' must be a date as YYYY-MM-DD (got '2025-W01-1')"),
-    ("from=1700000000", "query parameter 'from' must be a date as YYYY-MM-DD (got '1700000000')"),
+    ("from=2025-13-01", "query parameter 'from' must be a date as YYYY-MM-DD, 1970 or later (got '2025-13-01')"),
+    ("to=2025-02-30", "query parameter 'to' must be a date as YYYY-MM-DD, 1970 or later (got '2025-02-30')"),
+    ("from=yesterday", "query parameter 'from' must be a date as YYYY-MM-DD, 1970 or later (got 'yesterday')"),
+    ("from=20250101", "query parameter 'from' must be a date as YYYY-MM-DD, 1970 or later (got '20250101')"),
+    ("from=2025-W01-1", "query parameter 'from' must be a date as YYYY-MM-DD, 1970 or later (got '2025-W01-1')"),
+    ("from=1700000000", "query parameter 'from' must be a date as YYYY-MM-DD, 1970 or later (got '1700000000')"),
     ("from=%EF%BC%92%EF%BC%90%EF%BC%92%EF%BC%95-01-01",
-     "query parameter 'from' must be a date as YYYY-MM-DD (got '\uff12\uff10\uff12\uff15-01-01')"),
-    ("from=", "query parameter 'from' must be a date as YYYY-MM-DD (got '')"),
-    ("from=2025-01-01&from=2025-02-01", "query parameter 'from' must be a date as YYYY-MM-DD (got 2 values)"),
-    ("to=2025-01-01,2025-02-01", "query parameter 'to' must be a date as YYYY-MM-DD (got '2025-01-01,2025-02-01')"),
-    ("from=x&to=y", "query parameter 'from' must be a date as YYYY-MM-DD (got 'x'); "
-                    "query parameter 'to' must be a date as YYYY-MM-DD (got 'y')"),
+     "query parameter 'from' must be a date as YYYY-MM-DD, 1970 or later (got '\uff12\uff10\uff12\uff15-01-01')"),
+    ("from=", "query parameter 'from' must be a date as YYYY-MM-DD, 1970 or later (got '')"),
+    ("from=2025-01-01&from=2025-02-01",
+     "query parameter 'from' must be a date as YYYY-MM-DD, 1970 or later (got 2 values)"),
+    ("to=2025-01-01,2025-02-01",
+     "query parameter 'to' must be a date as YYYY-MM-DD, 1970 or later (got '2025-01-01,2025-02-01')"),
+    ("from=x&to=y", "query parameter 'from' must be a date as YYYY-MM-DD, 1970 or later (got 'x'); "
+                    "query parameter 'to' must be a date as YYYY-MM-DD, 1970 or later (got 'y')"),
     ("from=2025-03-10&to=2025-03-09", "from (2025-03-10) is after to (2025-03-09): give from <= to"),
     ("from=2026-01-01", "from (2026-01-01) is after to (2025-04-30): give from <= to"),
     ("from=2020-01-01&to=2025-01-02", "from 2020-01-01 to 2025-01-02 is more than 5 years: ask for 5 at most"),
     ("format=xml", "query parameter 'format' must be json or csv (got 'xml')"),
+    ("from=0001-01-01&to=0001-01-03", "query parameter 'from' must be a date as YYYY-MM-DD, 1970 or later (got "
+                                      "'0001-01-01'); query parameter 'to' must be a date as YYYY-MM-DD, 1970 or "
+                                      "later (got '0001-01-03')"),
+    ("to=0001-01-03", "query parameter 'to' must be a date as YYYY-MM-DD, 1970 or later (got '0001-01-03')"),
+    ("from=1969-12-31", "query parameter 'from' must be a date as YYYY-MM-DD, 1970 or later (got '1969-12-31')"),
     ("form=2025-01-01", "unknown query parameter 'form': it takes format, from, to"),
 ]  # fmt: skip
 METRICS = ["/metrics/team/platform/velocity", "/metrics/team/platform/lead-time"]
