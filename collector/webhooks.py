@@ -39,6 +39,8 @@ MAX_BODY_BYTES = 5 * 2**20
 # scheduled runs started after the event and collected it: an older delivery is a replay or a late manual
 # redelivery (GitHub keeps 3 days of them), and adds nothing.
 STALE_AFTER = timedelta(hours=24)
+# GitHub's clock (an Enterprise Server's, say) may run a little ahead of ours; further ahead is not trusted.
+CLOCK_SKEW = timedelta(minutes=5)
 SIGNATURE_HEADER = "x-hub-signature-256"
 _SIGNATURE_RE = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
 _DELIVERY_RE = re.compile(r"^[0-9A-Za-z-]{1,64}$")
@@ -74,9 +76,11 @@ class _Dated(msgspec.Struct):
     closed_at: _Instant | None = None
     published_at: _Instant | None = None
 
-    def newest(self) -> datetime | None:
+    def newest(self, until: datetime) -> datetime | None:
+        """The newest timestamp not after ``until``: a time further ahead (a release's created_at is its commit's,
+        which whoever pushed it chose) would make a signed body never stale, replayable for ever."""
         found = [t for t in (self.created_at, self.updated_at, self.closed_at, self.published_at) if t is not None]
-        return max(found, default=None)
+        return max((t for t in found if t <= until), default=None)
 
 
 class _Repository(msgspec.Struct):
@@ -209,9 +213,11 @@ def _decide_payload(
     if repository is None:
         return Answer(200, f"ignored: {_shown(payload.repository.full_name)} is not in REPOSITORIES")
     dated: _Dated | None = getattr(payload, subscription.object_key)
-    event_at = dated.newest() if dated is not None else None
-    if event_at is None:
+    if dated is None or dated.newest(until=datetime.max.replace(tzinfo=UTC)) is None:
         return Answer(400, f"the {event} payload has no {subscription.object_key} timestamps")
+    event_at = dated.newest(until=now + CLOCK_SKEW)
+    if event_at is None:
+        return Answer(200, f"ignored: the {event} is dated more than {CLOCK_SKEW} ahead of our clock")
     if event_at < now - STALE_AFTER:
         return Answer(200, f"ignored: stale, the {event} is from {event_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
     # A clock ahead of ours (GitHub Enterprise Server's, say) is taken as the receipt: the request must be

@@ -10,6 +10,7 @@ import pytest
 
 from collector import webhooks
 from collector.webhooks import (
+    CLOCK_SKEW,
     MAX_BODY_BYTES,
     STALE_AFTER,
     CollectionRequest,
@@ -197,9 +198,21 @@ def test_a_delivery_older_than_a_day_is_stale_and_ignored():
     assert answer(*signed(offset)).message == "ignored: stale, the pull_request is from 2026-06-14 11:00 UTC"
 
 
-def test_a_clock_ahead_of_ours_counts_as_the_receipt():
-    result = answer(*signed(payload(at=NOW + timedelta(hours=3))))
+def test_a_clock_a_little_ahead_of_ours_counts_as_the_receipt():
+    result = answer(*signed(payload(at=NOW + CLOCK_SKEW - timedelta(seconds=1))))
     assert result.request.event_at == NOW
+
+
+def test_a_time_far_ahead_is_not_trusted_so_an_old_body_cannot_stay_fresh_for_ever():
+    ahead = answer(*signed(payload(pull_request={"updated_at": stamp(NOW + timedelta(hours=3))})))
+    assert (ahead.status, ahead.request) == (200, None)
+    assert ahead.message == "ignored: the pull_request is dated more than 0:05:00 ahead of our clock"
+    # The newest time we can trust dates the delivery; here it is three days old, so stale.
+    assert answer(*signed(payload(at=NOW + timedelta(hours=3)))).message.startswith("ignored: stale")
+    # A release whose commit date (created_at) is in the future is dated by its publication instead.
+    release = {"created_at": "2099-01-01T00:00:00Z", "published_at": (NOW - timedelta(minutes=1)).isoformat()}
+    dated = answer(*signed(payload(pull_request=release)))
+    assert dated.request.event_at == NOW - timedelta(minutes=1)
 
 
 def test_only_the_repository_the_action_and_the_objects_time_are_read():
