@@ -64,12 +64,18 @@ class _Handler(BaseHTTPRequestHandler):
     # The head and the body go out as two writes: with Nagle's algorithm the body waits for the client's
     # delayed ACK of the head, 40 ms on Linux, on every answer of a kept-alive connection.
     disable_nagle_algorithm = True
+    timeout = 30  # seconds a connection may stay silent: an unfinished request must not hold a thread for ever
 
     def version_string(self) -> str:
         return "dora-collector"
 
     def do_GET(self) -> None:
         started = time.perf_counter()
+        if self.headers.get("Transfer-Encoding") is not None or len(self.headers.get_all("Content-Length") or []) > 1:
+            # A body framed in a way this server does not read could hide a second request (smuggling).
+            self.close_connection = True
+            self.send_error(400, "Transfer-Encoding and repeated Content-Length are not accepted")
+            return
         declared = self.headers.get("Content-Length") or "0"
         length = int(declared) if declared.isascii() and declared.isdigit() else -1
         if not 0 <= length <= MAX_BODY:

@@ -388,3 +388,24 @@ def test_csv_escapes_values_and_defuses_spreadsheet_formulas(api, engine):
         '"\'=HYPERLINK(""http://x"",""y"")",\'=cmd|\' /C calc\'!A0,0,0.0',
         '"quoted ""name"", with comma",\'=cmd|\' /C calc\'!A0,0,0.0',
     ])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "framing",
+    ["Transfer-Encoding: chunked\r\n", "Content-Length: 0\r\nContent-Length: 40\r\n"],
+    ids=["chunked", "two lengths"],
+)
+def test_a_body_framed_another_way_is_refused_and_cannot_smuggle_a_second_request(api, framing):
+    import socket
+    from urllib.parse import urlsplit
+
+    hidden = b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n"
+    parts = urlsplit(api.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(
+            f"POST /teams HTTP/1.1\r\nHost: x\r\n{framing}\r\n".encode() + b"27\r\n" + hidden + b"\r\n0\r\n\r\n"
+        )
+        answers = b""
+        while chunk := sock.recv(65536):  # the server closes the connection after its one answer
+            answers += chunk
+    assert answers.startswith(b"HTTP/1.1 400 ") and answers.count(b"HTTP/1.1 ") == 1
