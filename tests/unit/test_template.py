@@ -326,3 +326,12 @@ def test_the_api_role_reads_its_own_secret_and_writes_its_own_log_group_only(api
     }
     (secret,) = (s for s in statements if s["Action"] == "secretsmanager:GetSecretValue")
     assert secret["Resource"] == {"Ref": "ApiDatabaseSecretArn"}
+
+
+def test_no_api_accepts_a_larger_burst_than_its_function_may_run_at_once():
+    template = source()
+    resources, parameters = template["Resources"], template["Parameters"]
+    api_burst = parameters["ApiThrottleBurstLimit"]["Default"]
+    assert api_burst <= parameters["ApiMaxConcurrency"]["Default"]
+    webhook_burst = resources["WebhookStage"]["Properties"]["DefaultRouteSettings"]["ThrottlingBurstLimit"]
+    assert webhook_burst <= resources["WebhookFunction"]["Properties"]["ReservedConcurrentExecutions"]
