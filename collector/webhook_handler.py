@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 # What a warm container keeps between invocations (tests replace them to start "cold").
 SECRETS = secrets_cache(os.environ)
 QUEUES: dict[str, SqsQueue] = {}
+# A request for a repository another run holds is asked again this much later (SQS's longest delay).
+BUSY_DELAY_SECONDS = 900
 
 
 def receive(event: Any, context: Any) -> dict[str, Any]:
@@ -67,7 +69,7 @@ class SqsQueue:
         self.url = url
         self._client: Any = None
 
-    def put(self, request: webhooks.CollectionRequest) -> None:
+    def put(self, request: webhooks.CollectionRequest, *, delay_seconds: int = 0) -> None:
         import boto3
         from botocore.config import Config
         from botocore.exceptions import BotoCoreError, ClientError
@@ -78,7 +80,9 @@ class SqsQueue:
                     connect_timeout=2, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2}
                 )
                 self._client = boto3.client("sqs", config=config)
-            self._client.send_message(QueueUrl=self.url, MessageBody=webhooks.encode(request))
+            self._client.send_message(
+                QueueUrl=self.url, MessageBody=webhooks.encode(request), DelaySeconds=delay_seconds
+            )
         except ClientError as exc:
             raise webhooks.QueueError(exc.response.get("Error", {}).get("Code", "error")) from None
         except BotoCoreError as exc:
@@ -107,9 +111,29 @@ def collect(event: Any, context: Any) -> dict[str, Any]:
     )  # fmt: skip
     for result in collected.results:
         publish_run_metrics(result)
-    again = {name.lower() for name in collected.retry}
+    again = {name.lower() for name in collected.retry} | _postponed(messages, collected.busy)
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id, request in messages
                                   if request.repository.lower() in again]}  # fmt: skip
+
+
+def _postponed(messages: list[tuple[str, webhooks.CollectionRequest]], busy: list[str]) -> set[str]:
+    """Requests for a repository another run holds go back on the queue, due in BUSY_DELAY_SECONDS, as new
+    messages: reported as failures they would use up the redrive's receives during a long backfill and
+    end in the dead-letter queue, alarming for nothing. Those that cannot be sent back are failures."""
+    busy_names = {name.lower() for name in busy}
+    queue_url = os.environ.get("WEBHOOK_QUEUE_URL", "")
+    failed: set[str] = set()
+    for _, request in messages:
+        name = request.repository.lower()
+        if name not in busy_names or name in failed:
+            continue
+        try:
+            queue = QUEUES.get(queue_url) or QUEUES.setdefault(queue_url, SqsQueue(queue_url))
+            queue.put(request, delay_seconds=BUSY_DELAY_SECONDS)
+        except webhooks.QueueError as exc:
+            log.warning("could not postpone a webhook request", extra={"repository": name, "reason": str(exc)})
+            failed.add(name)
+    return failed
 
 
 def sqs_messages(event: Any) -> list[tuple[str, webhooks.CollectionRequest]]:

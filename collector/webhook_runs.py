@@ -61,7 +61,8 @@ class Collected:
 
     results: list[RunResult] = field(default_factory=list)  # the runs made, one per repository
     skipped: list[str] = field(default_factory=list)  # already covered: no run, no GitHub request
-    retry: list[str] = field(default_factory=list)  # to ask again later: busy, failed, or no time left
+    retry: list[str] = field(default_factory=list)  # to ask again later: failed, or no time left
+    busy: list[str] = field(default_factory=list)  # held by another run (a backfill may hold it for hours)
 
 
 def collect_requested(
@@ -75,8 +76,8 @@ def collect_requested(
 ) -> Collected:
     """One incremental run per repository that is due, one after another.
 
-    A repository another run holds (the schedule's, or another batch's) is left to retry: when that run
-    ends, its watermark tells whether this request is covered. A run that failed is retried too (the
+    A repository another run holds (the schedule's, or another batch's) is ``busy``: asked again later, when
+    that run's watermark tells whether this request is covered. A run that failed is retried too (the
     queue's redrive policy parks it in the end); one that ended partial is not: its stored sweep is
     continued by the next run, whichever starts it.
     """
@@ -106,7 +107,7 @@ def _collect(
         result = run(settings, github=make_github(), engine=engine, now=now, repositories=[repository],
                      trigger=TRIGGER, sync_teams=False)  # fmt: skip
     except LockTakenError as exc:
-        collected.retry.append(repository)
+        collected.busy.append(repository)
         log.info("webhook collection postponed", extra={"repository": repository, "reason": str(exc)})
         return
     collected.results.append(result)

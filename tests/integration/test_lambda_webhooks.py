@@ -209,14 +209,31 @@ def test_the_secret_is_read_once_per_container_and_a_missing_one_raises(stack, f
         post(*fake_github.webhook("release", "acme/api", secret=SECRET))
 
 
-def test_a_request_whose_repository_another_run_holds_is_reported_for_redelivery(stack, engine, fake_github):
+def test_a_request_whose_repository_another_run_holds_goes_back_on_the_queue_not_to_the_dead_letters(
+    stack, engine, fake_github
+):
     post(*fake_github.webhook("pull_request", "acme/api", secret=SECRET, number=42))
     post(*fake_github.webhook("release", "acme/web", secret=SECRET))
     sqs_event = queued(stack)
-    api = next(r["messageId"] for r in sqs_event["Records"] if "acme/api" in r["body"])
-    with store.run_lock(engine, ["acme/api"]):  # the schedule is collecting it
-        assert collect(sqs_event) == {"batchItemFailures": [{"itemIdentifier": api}]}
+    with store.run_lock(engine, ["acme/api"]):  # the schedule is collecting it, perhaps for hours
+        # Not a failure: a failure uses up one of the redrive's receives and ends in the dead-letter queue.
+        assert collect(sqs_event) == {"batchItemFailures": []}
     assert webhook_runs(engine) == [("success", 1)]  # acme/web's
+    # A new message, due in 15 minutes, asks again: the same request.
+    attributes = stack["sqs"].get_queue_attributes(QueueUrl=stack["queue_url"], AttributeNames=["All"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "1"
+    assert webhook_handler.BUSY_DELAY_SECONDS == 900
+
+
+def test_a_busy_request_that_cannot_go_back_on_the_queue_is_reported_for_redelivery(
+    stack, engine, fake_github, monkeypatch
+):
+    post(*fake_github.webhook("pull_request", "acme/api", secret=SECRET, number=42))
+    sqs_event = queued(stack)
+    (record,) = sqs_event["Records"]
+    monkeypatch.setenv("WEBHOOK_QUEUE_URL", stack["queue_url"] + "-gone")
+    with store.run_lock(engine, ["acme/api"]):
+        assert collect(sqs_event) == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
 
 
 def test_a_message_that_is_not_a_request_is_dropped_not_retried(stack, engine):

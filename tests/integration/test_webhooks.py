@@ -148,14 +148,14 @@ def test_deliveries_for_two_repositories_are_two_collections(engine, fake_github
     assert pr_42(engine) == [("platform", "Fix the outage")]
 
 
-def test_a_repository_another_run_holds_is_left_to_retry_then_collected(engine, fake_github, org):
+def test_a_repository_another_run_holds_is_busy_then_collected(engine, fake_github, org):
     queue = LocalQueue()
     deliver(queue, fake_github.webhook("pull_request", "acme/api", secret=SECRET, number=42))
     requests = queue.drain()
     with store.run_lock(engine, ["acme/api"]):  # the schedule is collecting it
         busy = collect(engine, fake_github, requests)
-    assert (busy.retry, busy.results, webhook_runs(engine)) == (["acme/api"], [], [])
-    assert collect(engine, fake_github, requests).retry == []  # SQS delivers the message again
+    assert (busy.busy, busy.retry, busy.results, webhook_runs(engine)) == (["acme/api"], [], [], [])
+    assert collect(engine, fake_github, requests).busy == []  # asked again later
     assert pr_42(engine) == [("platform", "Fix the outage")]
 
 

@@ -116,7 +116,12 @@ def test_the_collector_of_webhook_requests_reads_the_queue_and_the_collectors_se
          "Resource": [{"Ref": "GitHubTokenSecretArn"}, {"Ref": "DatabaseSecretArn"}]},
         {"Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
          "Resource": {"Fn::GetAtt": ["WebhookQueue", "Arn"]}},
+        # Busy repositories' requests go back on the queue, delayed (collector/webhook_handler.py).
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["WebhookQueue", "Arn"]}},
     ]  # fmt: skip
+    assert on["WebhookCollectorFunction"]["Properties"]["Environment"]["Variables"]["WEBHOOK_QUEUE_URL"] == {
+        "Ref": "WebhookQueue"
+    }
     managed = on["WebhookCollectorRole"]["Properties"]["ManagedPolicyArns"]
     assert managed["Fn::If"][0] == "HasVpc" and managed["Fn::If"][2] == {"Ref": "AWS::NoValue"}
     function = on["WebhookCollectorFunction"]["Properties"]
