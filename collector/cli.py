@@ -26,7 +26,7 @@ from collector.config import (
     shown,
     shown_words,
 )
-from collector.errors import CollectorError, one_line
+from collector.errors import CollectorError, counted, one_line
 from collector.interrupts import caused_by_interrupt, stop_signals_as_interrupt
 
 if TYPE_CHECKING:
@@ -241,7 +241,7 @@ def _main(argv: Sequence[str] | None, environ: Mapping[str, str] | None) -> int:
         with stop_signals_as_interrupt():
             return _dispatch(args, env)
     except CollectorError as exc:
-        print(f"{PROG}: error: {one_line(str(exc))}", file=sys.stderr)
+        print(f"{PROG}: error: {exc}", file=sys.stderr)  # one printable line already (CollectorError)
         return exc.exit_code
 
 
@@ -285,9 +285,9 @@ def _teams_sync(settings: Settings, path: Path) -> int:
         assert_schema_current(engine)
         result = sync_teams(engine, specs)
     print(
-        f"synced {_count(result.teams, 'team')}, {_count(result.memberships, 'membership')} "
-        f"({_count(result.teams_removed, 'team')} removed); "
-        f"{_count(result.metric_rows, 'attribution row')} recomputed"
+        f"synced {counted(result.teams, 'team')}, {counted(result.memberships, 'membership')} "
+        f"({counted(result.teams_removed, 'team')} removed); "
+        f"{counted(result.metric_rows, 'attribution row')} recomputed"
     )
     return 0
 
@@ -402,10 +402,6 @@ def _instant(raw: str) -> datetime:
     if instant > datetime.now(UTC):  # it would become the watermark: the repository would never be backfilled
         raise argparse.ArgumentTypeError(f"{shown(raw)} is in the future")
     return instant
-
-
-def _count(n: int, thing: str) -> str:
-    return f"{n} {thing}{'s' * (n != 1)}"
 
 
 def _weeks(raw: str) -> int:

@@ -168,6 +168,11 @@ def _webhook_secret(environ: Mapping[str, str]) -> str:
     return secret
 
 
+def webhook_queue_url(environ: Mapping[str, str]) -> str | None:
+    """WEBHOOK_QUEUE_URL, checked, for the queue's consumer (which sends busy repositories' requests back)."""
+    return _queue_url(environ, needed=False)
+
+
 def _queue_url(environ: Mapping[str, str], needed: bool) -> str | None:
     raw = _optional(environ, "WEBHOOK_QUEUE_URL")
     if raw is None:

@@ -1,10 +1,16 @@
-"""Errors a user can act on. Each carries a one-line message that never contains a secret."""
+"""Errors a user can act on. Each carries a one-line message that never contains a secret. Also the two
+helpers that word what people read: one line, and counts with their plural."""
 
 
 def one_line(text: str) -> str:
     """``text`` as one printable line: a line break, a terminal escape or an unencodable character from an input
     is shown escaped, never acted on."""
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``n`` with its noun: "1 PR", "2 PRs", "3 repositories" (given the plural when it is not singular + s)."""
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
 
 
 class CollectorError(Exception):

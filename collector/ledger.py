@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from collector import store
+from collector.errors import counted
 from collector.logs import run_id_var
 
 if TYPE_CHECKING:
@@ -187,10 +188,10 @@ def _work(result: RunResult) -> str:
     if result.prs_seen:
         from_repos = sum(1 for o in result.outcomes if o.prs_seen)
         clauses.append(
-            f"{_count(result.prs_seen, 'PR')} collected from {_count(from_repos, 'repository', 'repositories')}"
+            f"{counted(result.prs_seen, 'PR')} collected from {counted(from_repos, 'repository', 'repositories')}"
         )
         if result.rows_written:
-            clauses[-1] += f", {_count(result.rows_written, 'row')} written"
+            clauses[-1] += f", {counted(result.rows_written, 'row')} written"
     elif not (done := [o for o in result.outcomes if o.status == "done"]):
         clauses.append("nothing was collected")
     elif all(o.not_modified for o in done):  # GitHub said so: 304 Not Modified
@@ -203,14 +204,14 @@ def _work(result: RunResult) -> str:
     else:
         clauses.append("no new or updated PRs")
     if result.prs_quarantined:
-        clauses[-1] += f", {_count(result.prs_quarantined, 'PR')} quarantined"
+        clauses[-1] += f", {counted(result.prs_quarantined, 'PR')} quarantined"
     if result.repositories_unfinished and not _stopped_by_github(result):
-        clauses.append(f"{_count(result.repositories_unfinished, 'repository', 'repositories')} left for the next run")
+        clauses.append(f"{counted(result.repositories_unfinished, 'repository', 'repositories')} left for the next run")
     if result.github_requests:
         not_modified = (
             f" ({result.github_not_modified} answered 304 Not Modified)" if result.github_not_modified else ""
         )
-        clauses.append(f"{_count(result.github_requests, 'GitHub request')}{not_modified}")
+        clauses.append(f"{counted(result.github_requests, 'GitHub request')}{not_modified}")
     return "; ".join(clauses)
 
 
@@ -228,10 +229,6 @@ def _failures(failed: dict[str, str], repositories: int) -> str:
 def _verdict(result: RunResult) -> str:
     ended = {"success": "succeeded", "partial": "is partial", "failed": "failed"}
     return f"run {result.run_id} {ended.get(result.status, result.status)}"
-
-
-def _count(n: int, singular: str, plural: str | None = None) -> str:
-    return f"{n} {singular if n == 1 else plural or singular + 's'}"
 
 
 def _sentence(text: str) -> str:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 
 from collector.config import shown
-from collector.errors import ConfigError
+from collector.errors import ConfigError, counted
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -77,8 +77,7 @@ class Window:
         return starts
 
     def label(self) -> str:
-        plural = "s" * (self.weeks != 1)
-        return f"last {self.weeks} week{plural}, {self.first:%Y-%m-%d} {EN_DASH} {self.today:%Y-%m-%d}"
+        return f"last {counted(self.weeks, 'week')}, {self.first:%Y-%m-%d} {EN_DASH} {self.today:%Y-%m-%d}"
 
 
 @dataclass(frozen=True)
@@ -265,14 +264,15 @@ def _low_sample_min_prs(conn: Connection) -> int:
 
 
 def _status(conn: Connection) -> Status:
-    def count(table: str) -> int | None:
-        readable = _readable(conn, table.split()[0])
-        return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() if readable else None
+    def count(table: str, where: str = "true") -> int | None:
+        if not _readable(conn, table):
+            return None
+        return int(conn.execute(text(f"SELECT count(*) FROM {table} WHERE {where}")).scalar_one())
 
     unattributed, unknown = conn.execute(
         text("SELECT count(*), count(*) FILTER (WHERE reason = 'unknown_author') FROM view_unattributed_prs")
     ).one()
-    runs = count("collector_runs WHERE status IN ('success', 'partial')")
+    runs = count("collector_runs", "status IN ('success', 'partial')")
     return Status(count("teams"), runs, unattributed, unknown, _last_failure(conn) if runs is not None else None)
 
 
@@ -313,7 +313,7 @@ def render_html(data: ReportData) -> str:
     return _PAGE.format(
         css=_CSS,
         subtitle=escape(
-            f"{count} team{'s' * (count != 1)} · {data.window.label()} · "
+            f"{counted(count, 'team')} · {data.window.label()} · "
             f"generated {data.generated_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         ),
         key=(
@@ -341,7 +341,7 @@ def empty_message(data: ReportData) -> str:
     if status.runs == 0:
         return f"No collection run yet: run {run}."
     if status.unattributed:
-        prs = f"{status.unattributed} merged pull request{'s' * (status.unattributed != 1)}"
+        prs = counted(status.unattributed, "merged pull request")
         if status.unknown_authors:
             return (
                 f"{prs} collected, none credited to a team: {status.unknown_authors} "
@@ -378,7 +378,7 @@ def _team_section(index: int, team: TeamData, data: ReportData) -> str:
         Tile("PRs merged", f"{sum(w.prs for w in team.weeks)}", "credited to the team", window),
         Tile("Weighted PRs", f"{sum(w.weighted for w in team.weeks):.1f}", "by allocation", window),
         Tile("PR lead time, median", _hours(lead.median),
-             f"open → merge, {lead.prs} PR{'s' * (lead.prs != 1)} · p95 {_hours(lead.p95)}" if lead.prs
+             f"open → merge, {counted(lead.prs, 'PR')} · p95 {_hours(lead.p95)}" if lead.prs
              else "open → merge: no PR merged", window, lead.prs if lead.low_sample else None),
         # The count is no sample; its p90 age is, and says so.
         Tile("Open PRs", f"{open_prs.count}" if open_prs else "0",
@@ -398,9 +398,7 @@ def _team_section(index: int, team: TeamData, data: ReportData) -> str:
 def _tile(tile: Tile, *, small: bool = False) -> str:
     classes = "tile" + " small" * small + " low-sample" * (tile.low_sample is not None)
     badge = (
-        f'<div class="badge">low sample: {tile.low_sample} PR{"s" * (tile.low_sample != 1)}</div>'
-        if tile.low_sample is not None
-        else ""
+        f'<div class="badge">low sample: {counted(tile.low_sample, "PR")}</div>' if tile.low_sample is not None else ""
     )
     note = f'<div class="note">{escape(tile.note)}</div>' if tile.note else ""
     return (

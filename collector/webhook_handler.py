@@ -37,7 +37,7 @@ def receive(event: Any, context: Any) -> dict[str, Any]:
     settings = load_webhook_settings(resolve_webhook_secret(os.environ, SECRETS), need_queue=True)
     assert settings.queue_url is not None  # need_queue
     headers, body = http_request(event)
-    queue = QUEUES.get(settings.queue_url) or QUEUES.setdefault(settings.queue_url, SqsQueue(settings.queue_url))
+    queue = _queue(settings.queue_url)
     answer = webhooks.receive(headers, body, secret=settings.secret, repositories=settings.repositories,
                               queue=queue, now=datetime.now(UTC))  # fmt: skip
     return {"statusCode": answer.status, "headers": {"content-type": "application/json"},
@@ -93,7 +93,7 @@ def collect(event: Any, context: Any) -> dict[str, Any]:
     """Collect the repositories a batch of queued requests names; the messages of those to try again are
     reported as the batch's failures, so SQS delivers them again after the visibility timeout."""
     from collector import handler
-    from collector.config import load_settings, resolve_secrets
+    from collector.config import load_settings, resolve_secrets, webhook_queue_url
     from collector.deadline import Deadline
     from collector.github_api import GitHubClientFactory
     from collector.metrics import publish_run_metrics
@@ -111,29 +111,38 @@ def collect(event: Any, context: Any) -> dict[str, Any]:
     )  # fmt: skip
     for result in collected.results:
         publish_run_metrics(result)
-    again = {name.lower() for name in collected.retry} | _postponed(messages, collected.busy)
+    held = {name.lower() for name in collected.busy}
+    busy = [request for _, request in messages if request.repository.lower() in held]
+    again = {name.lower() for name in collected.retry} | _postponed(busy, webhook_queue_url(os.environ))
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id, request in messages
                                   if request.repository.lower() in again]}  # fmt: skip
 
 
-def _postponed(messages: list[tuple[str, webhooks.CollectionRequest]], busy: list[str]) -> set[str]:
-    """Requests for a repository another run holds go back on the queue, due in BUSY_DELAY_SECONDS, as new
-    messages: reported as failures they would use up the redrive's receives during a long backfill and
-    end in the dead-letter queue, alarming for nothing. Those that cannot be sent back are failures."""
-    busy_names = {name.lower() for name in busy}
-    queue_url = os.environ.get("WEBHOOK_QUEUE_URL", "")
-    failed: set[str] = set()
-    for _, request in messages:
+def _postponed(busy: list[webhooks.CollectionRequest], queue_url: str | None) -> set[str]:
+    """Requests for a repository another run holds go back on the queue, one per repository (its newest), due
+    in BUSY_DELAY_SECONDS: reported as failures they would use up the redrive's receives during a long backfill
+    and end in the dead-letter queue, alarming for nothing. The repositories whose request cannot be sent back
+    are returned, to be reported as failures after all."""
+    newest: dict[str, webhooks.CollectionRequest] = {}
+    for request in busy:
         name = request.repository.lower()
-        if name not in busy_names or name in failed:
-            continue
+        if name not in newest or request.event_at > newest[name].event_at:
+            newest[name] = request
+    failed: set[str] = set()
+    for name, request in newest.items():
         try:
-            queue = QUEUES.get(queue_url) or QUEUES.setdefault(queue_url, SqsQueue(queue_url))
-            queue.put(request, delay_seconds=BUSY_DELAY_SECONDS)
+            if queue_url is None:
+                raise webhooks.QueueError("WEBHOOK_QUEUE_URL is not set")
+            _queue(queue_url).put(request, delay_seconds=BUSY_DELAY_SECONDS)
         except webhooks.QueueError as exc:
             log.warning("could not postpone a webhook request", extra={"repository": name, "reason": str(exc)})
             failed.add(name)
     return failed
+
+
+def _queue(url: str) -> SqsQueue:
+    """One client per queue and warm container."""
+    return QUEUES.get(url) or QUEUES.setdefault(url, SqsQueue(url))
 
 
 def sqs_messages(event: Any) -> list[tuple[str, webhooks.CollectionRequest]]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, text
 
@@ -16,6 +18,9 @@ from collector.membership import parse_teams
 from collector.pipeline import RunResult, run
 from collector.sync import TeamSyncResult, sync_teams
 from collector.testing.fake_github import FakeGitHub, FakePull
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 FAST_RETRY = RetryPolicy(backoff=0.01, max_backoff=0.05, secondary_default_wait=0.05, deadline_margin=0.0)
@@ -130,3 +135,24 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             "FROM pr_metrics m JOIN teams t ON t.id = m.team_id ORDER BY 1, 2, 3",
         ),
     }
+
+
+def free_port() -> int:
+    """A port nothing listens on now (for a server started right after)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's AWS services (Secrets Manager, SQS, ...) over real HTTP; yields the endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()

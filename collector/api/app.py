@@ -35,7 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from collector import __version__
 from collector.api import data
 from collector.api.keys import KeyChecker
-from collector.api.schemas import LeadTime, Problem, Teams, Velocity
+from collector.api.schemas import LeadTime, Month, Problem, Teams, Velocity, Week
 from collector.config import shown
 from collector.store import describe_db_error
 
@@ -72,6 +72,8 @@ def _iso_date(value: object) -> date:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+FirstDay = Annotated[IsoDate | None, Query(alias="from", description="First day (YYYY-MM-DD).")]
+LastDay = Annotated[IsoDate | None, Query(alias="to", description="Last day (YYYY-MM-DD); default today.")]
 Output = Annotated[
     Literal["json", "csv"], Query(alias="format", description="json (default) or csv: the same table as CSV.")
 ]
@@ -134,8 +136,8 @@ def create_app(engine: Engine, *, today: Callable[[], date] | None = None) -> AP
     )
     def get_velocity(
         team_id: TeamReference,
-        first: Annotated[IsoDate | None, Query(alias="from", description="First day (YYYY-MM-DD).")] = None,
-        last: Annotated[IsoDate | None, Query(alias="to", description="Last day (YYYY-MM-DD); default today.")] = None,
+        first: FirstDay = None,
+        last: LastDay = None,
         output: Output = "json",
     ) -> Response[str]:
         last = last or today()
@@ -145,8 +147,7 @@ def create_app(engine: Engine, *, today: Callable[[], date] | None = None) -> AP
             team = _team(conn, team_id)
             weeks = data.velocity(conn, team["id"], _monday(first), last)
         answer = Velocity.model_validate({"team": team, "from": first, "to": last, "weeks": weeks})
-        columns = ("team_id", "team_name", "week", "prs_merged", "weighted_prs_merged", "avg_cycle_time_hours",
-                   "in_progress")  # fmt: skip
+        columns = ("team_id", "team_name", *Week.model_fields)  # the view's column names
         rows = ((team["id"], team["name"], *w.model_dump().values()) for w in answer.weeks)
         return _csv(columns, rows, f"velocity-{team['id']}.csv") if output == "csv" else _json(answer)
 
@@ -163,8 +164,8 @@ def create_app(engine: Engine, *, today: Callable[[], date] | None = None) -> AP
     )
     def get_lead_time(
         team_id: TeamReference,
-        first: Annotated[IsoDate | None, Query(alias="from", description="First day (YYYY-MM-DD).")] = None,
-        last: Annotated[IsoDate | None, Query(alias="to", description="Last day (YYYY-MM-DD); default today.")] = None,
+        first: FirstDay = None,
+        last: LastDay = None,
         output: Output = "json",
     ) -> Response[str]:
         last = last or today()
@@ -174,8 +175,7 @@ def create_app(engine: Engine, *, today: Callable[[], date] | None = None) -> AP
             team = _team(conn, team_id)
             months = data.lead_time(conn, team["id"], first.replace(day=1), last)
         answer = LeadTime.model_validate({"team": team, "from": first, "to": last, "months": months})
-        columns = ("team_id", "team_name", "month", "prs_merged", "median_lead_time_hours", "p95_lead_time_hours",
-                   "low_sample", "in_progress")  # fmt: skip
+        columns = ("team_id", "team_name", *Month.model_fields)
         rows = ((team["id"], team["name"], *m.model_dump().values()) for m in answer.months)
         return _csv(columns, rows, f"lead-time-{team['id']}.csv") if output == "csv" else _json(answer)
 

@@ -12,13 +12,14 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import psycopg
 import pytest
+
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -121,12 +122,6 @@ def test_the_real_workflow_and_the_own_organisation_steps_run_on_demo_serve(tmp_
         serve.communicate(timeout=60)
     assert serve.returncode == 130
     assert not (tmp_path / "dora-demo.env").exists()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def read_api(tmp_path: Path, env: dict[str, str]) -> None:

@@ -3,7 +3,6 @@ Manager (moto's server over HTTP), the fake GitHub and a real PostgreSQL."""
 
 import json
 import logging
-import socket
 import threading
 import time
 import uuid
@@ -13,7 +12,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from sqlalchemy import make_url, text
 
 from collector import deploy, handler
@@ -21,7 +19,7 @@ from collector.config import SecretsManagerCache
 from collector.errors import ConfigError, DatabaseError, RunFailedError
 from collector.migrate import head_revision
 from tests.conftest import create_database, drop_database
-from tests.helpers import member, merged_pull, rows, snapshot, team_doc, write_json
+from tests.helpers import member, merged_pull, moto_server, rows, snapshot, team_doc, write_json
 
 EVENTS = Path(__file__).parents[2] / "events"
 SCHEDULED = json.loads((EVENTS / "scheduled.json").read_text())
@@ -42,19 +40,10 @@ class FakeContext:
         return self._remaining_ms
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def secrets_endpoint():
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from pathlib import Path
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2, SQSEvent
-from moto.server import ThreadedMotoServer
 
 from collector import handler, store, webhook_handler, webhooks
 from collector.config import SecretsManagerCache
@@ -23,8 +22,8 @@ from collector.github_api import GitHubClientFactory
 from collector.membership import load_teams_file
 from collector.pipeline import run
 from collector.sync import sync_teams
-from tests.helpers import FAST_RETRY, add, member, merged_pull, rows, settings_for, team_doc, write_json
-from tests.integration.test_lambda import SCHEDULED, FakeContext, free_port, rds_secret_for
+from tests.helpers import FAST_RETRY, add, member, merged_pull, moto_server, rows, settings_for, team_doc, write_json
+from tests.integration.test_lambda import SCHEDULED, FakeContext, rds_secret_for
 
 EVENT = json.loads((Path(__file__).parents[2] / "events" / "webhook.json").read_text())
 SECRET = "lambda-webhook-secret-0123456789"
@@ -33,11 +32,8 @@ TOKEN = "ghp_webhookLambdaToken42"
 
 @pytest.fixture(scope="module")
 def moto_endpoint():
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,9 +1,12 @@
 """Migrations produce exactly the schema the code describes; views are created from named files."""
 
+import contextlib
+from collections.abc import Iterator
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from collector import store
 from collector.errors import DatabaseError
@@ -104,7 +107,9 @@ def test_every_sql_file_is_frozen_and_read_by_a_migration():
         assert name in migrations or (f'"{view}"' in migrations and f'f"{{view}}.{version}.sql"' in migrations), name
 
 
-def test_downgrade_to_the_first_revision_and_back(pg_server):
+@contextlib.contextmanager
+def downgraded(pg_server: str, revision: str) -> Iterator[Engine]:
+    """A fresh database migrated to head, then down to ``revision``; after the block, up to head again."""
     from alembic import command
 
     from collector.migrate import alembic_config
@@ -116,11 +121,8 @@ def test_downgrade_to_the_first_revision_and_back(pg_server):
         config = alembic_config()
         with fresh.begin() as connection:
             config.attributes["connection"] = connection
-            command.downgrade(config, "0001")
-        assert current_revision(fresh) == "0001"
-        with fresh.connect() as conn:
-            columns = conn.execute(text("SELECT * FROM view_dora_lead_time LIMIT 0")).keys()
-        assert "low_sample" not in columns
+            command.downgrade(config, revision)
+        yield fresh
         upgrade_to_head(fresh)
         assert_schema_current(fresh)
     finally:
@@ -128,19 +130,16 @@ def test_downgrade_to_the_first_revision_and_back(pg_server):
         drop_database(pg_server, url)
 
 
+def test_downgrade_to_the_first_revision_and_back(pg_server):
+    with downgraded(pg_server, "0001") as fresh:
+        assert current_revision(fresh) == "0001"
+        with fresh.connect() as conn:
+            columns = conn.execute(text("SELECT * FROM view_dora_lead_time LIMIT 0")).keys()
+        assert "low_sample" not in columns
+
+
 def test_downgrade_of_0008_gives_back_view_dora_lead_time_as_it_was(pg_server):
-    from alembic import command
-
-    from collector.migrate import alembic_config
-
-    url = create_database(pg_server)
-    fresh = store.make_engine(url)
-    try:
-        upgrade_to_head(fresh)
-        config = alembic_config()
-        with fresh.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0007")
+    with downgraded(pg_server, "0007") as fresh:
         views = {v for (v,) in rows(fresh, "SELECT viewname FROM pg_views WHERE schemaname = 'public'")}
         assert not views & {"view_pr_lead_time", "view_team_velocity_calendar"}
         # A view of its own again (version 2's definition and comments), still readable by dora_reader.
@@ -150,8 +149,3 @@ def test_downgrade_of_0008_gives_back_view_dora_lead_time_as_it_was(pg_server):
         granted = "SELECT has_table_privilege('dora_reader', :v, 'SELECT')"
         for view in ("view_dora_lead_time", "view_pr_attribution", "view_team_velocity"):
             assert rows(fresh, granted, v=view) == [(True,)], view
-        upgrade_to_head(fresh)
-        assert_schema_current(fresh)
-    finally:
-        fresh.dispose()
-        drop_database(pg_server, url)
