@@ -8,6 +8,12 @@ def one_line(text: str) -> str:
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
+# Characters that act on a terminal or a viewer instead of being shown: control characters (an escape sequence
+# drives a terminal, a newline forges a log line) and bidirectional marks, overrides and isolates (they reorder
+# text). As a regular-expression character class.
+TERMINAL_CONTROLS = "[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+
+
 def counted(n: int, singular: str, plural: str | None = None) -> str:
     """``n`` with its noun: "1 PR", "2 PRs", "3 repositories" (given the plural when it is not singular + s)."""
     return f"{n} {singular if n == 1 else plural or singular + 's'}"

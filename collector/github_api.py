@@ -34,7 +34,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from tenacity.stop import stop_base
 
 from collector.deadline import Deadline
-from collector.errors import GitHubAuthError, GitHubUnavailableError
+from collector.errors import TERMINAL_CONTROLS, GitHubAuthError, GitHubUnavailableError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -637,7 +637,7 @@ def _json(body: Any) -> Any:
         return None
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
+_CONTROL = re.compile(TERMINAL_CONTROLS + "+")
 
 
 def clean_text(text: str, *, limit: int = 300) -> str:

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from pythonjsonlogger.json import JsonFormatter
 
-from collector.errors import ConfigError
+from collector.errors import TERMINAL_CONTROLS, ConfigError
 
 run_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("run_id", default=None)
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("aws_request_id", default=None)
@@ -64,9 +64,8 @@ _RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__d
     "run_id",  # the summary names the run; a terminal needs it on no line
     "aws_request_id",
 }
-# Control characters (an escape sequence would drive the terminal) and bidirectional overrides (they
-# reorder what is shown): a message or value may carry GitHub's text.
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# A message or value may carry GitHub's text.
+_UNPRINTABLE = re.compile(TERMINAL_CONTROLS)
 _NEEDS_QUOTES = re.compile(r'[\s="]')
 
 
