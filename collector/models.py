@@ -27,6 +27,7 @@ class PullRequest:
     updated_at: datetime
     closed_at: datetime | None
     merged_at: datetime | None
+    reverts_number: int | None = None  # a revert PR's "Reverts owner/repo#N" naming this repository
 
     @property
     def is_merged(self) -> bool:
@@ -93,3 +94,57 @@ class TeamSpec:
     name: str
     description: str | None
     members: tuple[MemberSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerSpec:
+    """One team's share of a repository, as the teams file states it: from ``owned_from`` (inclusive)
+    until ``owned_until`` (exclusive, None: still)."""
+
+    team: str
+    share: Decimal
+    owned_from: datetime
+    owned_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RepositorySpec:
+    """One entry of the teams file's ``repositories``: who owns it, how it deploys, what marks an incident."""
+
+    name: str  # owner/name, in lower case
+    owners: tuple[OwnerSpec, ...]
+    deploy_source: str  # "deployments" | "workflow" | "releases" | "merges"
+    environment_pattern: str | None  # source "deployments": a case-insensitive regular expression
+    workflow: str | None  # source "workflow": the workflow's file name or id
+    incident_label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """One deployment as GitHub reports it: a Deployment, a successful workflow run or a published release."""
+
+    repository: str  # owner/name, in lower case
+    source: str  # "deployments" | "workflow" | "releases"
+    id: str  # GitHub's id for it (databaseId, run id, release id)
+    sha: str | None
+    environment: str | None
+    created_at: datetime
+    deployed_at: datetime | None  # its first success; None: not (yet) successful
+    failed_at: datetime | None  # a failed attempt: failure/error and never a success
+    status: str  # "success" | "failed" | "pending"
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """An issue carrying the repository's incident label."""
+
+    repository: str  # owner/name, in lower case
+    number: int
+    title: str
+    state: str  # "open" | "closed"
+    created_at: datetime
+    closed_at: datetime | None
+    updated_at: datetime
+    root_cause_sha: str | None  # from a body line "root cause: <sha>" (7 to 40 hex digits, lower case)
+    root_cause_pr: int | None  # from a body line "root cause: #<PR number>"

@@ -79,9 +79,19 @@ pull_requests = Table(
     Column("closed_at", TZ),
     Column("merged_at", TZ),
     Column("collected_at", TZ, nullable=False, server_default=func.now()),
+    # The authored time of the PR's first commit (GraphQL, once merged); read_at null: not asked yet.
+    Column("first_commit_at", TZ),
+    Column("first_commit_read_at", TZ),
+    # A revert PR's "Reverts owner/repo#N" (same repository): N.
+    Column("reverts_number", Integer),
     PrimaryKeyConstraint("repository", "number"),
     CheckConstraint("state IN ('open', 'closed')", name="ck_pull_requests_state"),
     Index("ix_pull_requests_author", text("lower(author)")),
+    Index(
+        "ix_pull_requests_first_commit_unread",
+        "merged_at",
+        postgresql_where=text("merged_at IS NOT NULL AND first_commit_read_at IS NULL"),
+    ),
 )
 
 pr_metrics = Table(
@@ -227,4 +237,111 @@ api_keys = Table(
     CheckConstraint("octet_length(secret_hash) = 32", name="ck_api_keys_sha256"),
     Index("uq_api_keys_live_name", "name", unique=True, postgresql_where=text("revoked_at IS NULL")),
     comment="API keys: a name, a public key id and the SHA-256 of the secret (never the secret itself).",
+)
+
+DEPLOY_SOURCES = ("deployments", "workflow", "releases", "merges")
+SIGNALS = ("deployments", "workflow", "releases", "incidents", "first_commits")
+
+repositories = Table(
+    "repositories",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("deploy_source", Text, nullable=False, server_default="deployments"),
+    Column("environment_pattern", Text),
+    Column("workflow", Text),
+    Column("incident_label", Text, nullable=False, server_default="incident"),
+    Column("updated_at", TZ, nullable=False, server_default=func.now()),
+    CheckConstraint(
+        "deploy_source IN ('deployments', 'workflow', 'releases', 'merges')", name="ck_repositories_source"
+    ),
+    CheckConstraint(
+        "(deploy_source = 'deployments') = (environment_pattern IS NOT NULL) "
+        "AND (deploy_source = 'workflow') = (workflow IS NOT NULL)",
+        name="ck_repositories_source_settings",
+    ),
+    CheckConstraint("name = lower(name)", name="ck_repositories_name_lower"),
+    comment="The teams file's repositories: how each deploys and which label marks its incidents. "
+    "name is owner/name in lower case.",
+)
+
+repository_owners = Table(
+    "repository_owners",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("repository", Text, ForeignKey("repositories.name", ondelete="CASCADE"), nullable=False),
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="CASCADE"), nullable=False),
+    Column("share", WEIGHT, nullable=False),
+    Column("owned_from", TZ, nullable=False),
+    Column("owned_until", TZ),
+    UniqueConstraint("repository", "team_id", "owned_from"),
+    CheckConstraint("share > 0 AND share <= 1", name="ck_repository_owners_share"),
+    CheckConstraint("owned_until IS NULL OR owned_until > owned_from", name="ck_repository_owners_interval"),
+    comment="Which teams own a repository, with what share, from owned_from (inclusive) until owned_until "
+    "(exclusive, null: still). Deployments and incidents are credited to the owners active at their time.",
+)
+
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("repository", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("sha", Text),
+    Column("environment", Text),
+    Column("created_at", TZ, nullable=False),
+    Column("deployed_at", TZ),
+    Column("failed_at", TZ),
+    Column("status", Text, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+    Column("collected_at", TZ, nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("repository", "source", "id"),
+    CheckConstraint("source IN ('deployments', 'workflow', 'releases')", name="ck_deployments_source"),
+    CheckConstraint("status IN ('success', 'failed', 'pending')", name="ck_deployments_status"),
+    CheckConstraint("(status = 'success') = (deployed_at IS NOT NULL)", name="ck_deployments_success"),
+    CheckConstraint("(status = 'failed') = (failed_at IS NOT NULL)", name="ck_deployments_failed"),
+    Index(
+        "ix_deployments_repository_deployed", "repository", "deployed_at", postgresql_where=text("status = 'success'")
+    ),
+    comment="Deployments as GitHub reports them (a GitHub Deployment, a successful workflow run or a "
+    "published release), repository = owner/name in lower case. status: success (deployed_at = its first "
+    "success), failed (a failed attempt, never successful), pending (neither yet).",
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("repository", Text, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("created_at", TZ, nullable=False),
+    Column("closed_at", TZ),
+    Column("updated_at", TZ, nullable=False),
+    Column("root_cause_sha", Text),
+    Column("root_cause_pr", Integer),
+    Column("collected_at", TZ, nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("repository", "number"),
+    CheckConstraint("state IN ('open', 'closed')", name="ck_incidents_state"),
+    CheckConstraint("(state = 'closed') = (closed_at IS NOT NULL)", name="ck_incidents_closed"),
+    CheckConstraint("root_cause_sha ~ '^[0-9a-f]{7,40}$'", name="ck_incidents_root_cause_sha"),
+    CheckConstraint("root_cause_sha IS NULL OR root_cause_pr IS NULL", name="ck_incidents_one_root_cause"),
+    comment="Issues carrying the repository's incident label, repository = owner/name in lower case. "
+    "root_cause_*: from a line 'root cause: <sha>' or 'root cause: #<PR>' in the issue's body.",
+)
+
+signal_state = Table(
+    "signal_state",
+    metadata,
+    Column("repository", Text, nullable=False),
+    Column("signal", Text, nullable=False),
+    Column("watermark", TZ),
+    Column("etag", Text),
+    Column("fingerprint", Text),
+    Column("updated_at", TZ, nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("repository", "signal"),
+    CheckConstraint(
+        "signal IN ('deployments', 'workflow', 'releases', 'incidents', 'first_commits')", name="ck_signal_state_signal"
+    ),
+    comment="Per repository and source of the four keys: what is collected up to (watermark), the first "
+    "page's ETag, and the last GraphQL probe's answer (fingerprint): the same answer means nothing new.",
 )
