@@ -8,10 +8,11 @@ releases and labelled issues: a quiet run's ``304`` costs no rate limit.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -83,12 +84,21 @@ def probe(client: GitHubClient, asks: Sequence[ProbeAsk]) -> tuple[dict[str, Pro
     """What each repository's probe says, and why it could not say it for the others."""
     query, variables = probe_query(asks)
     data, failed = _batched_answer(client, query, variables, len(asks))
+    return decode_probe(data, asks, failed)
+
+
+def decode_probe(
+    data: dict[str, Any], asks: Sequence[ProbeAsk], failed: dict[int, str] | None = None
+) -> tuple[dict[str, Probed], dict[str, str]]:
+    """The probe's answers by repository, and why there is none for the others (``failed``: the aliases,
+    by index, that GitHub refused)."""
+    failed = failed or {}
     answers: dict[str, Probed] = {}
     failures = {asks[i].repository: why for i, why in failed.items()}
     for i, ask in enumerate(asks):
+        node = data.get(f"r{i}")
         if i in failed:
             continue
-        node = data.get(f"r{i}")
         if node is None:
             failures[ask.repository] = _gone(ask.repository)
             continue
@@ -167,6 +177,14 @@ class DeploymentsRead:
     pages: int
 
 
+@dataclass(frozen=True, slots=True)
+class DeploymentsPage:
+    deployments: tuple[Deployment, ...]
+    refused: tuple[Refusal, ...]
+    has_next: bool
+    end_cursor: str | None
+
+
 def read_deployments(
     client: GitHubClient, repository: str, stop_at: datetime, between_pages: Callable[[], None]
 ) -> DeploymentsRead:
@@ -177,25 +195,39 @@ def read_deployments(
     after: str | None = None
     pages = 0
     while True:
-        data = client.graphql(DEPLOYMENTS_QUERY, {"owner": owner, "name": name, "after": after})
+        page = decode_deployments(
+            client.graphql(DEPLOYMENTS_QUERY, {"owner": owner, "name": name, "after": after}), repository
+        )
         pages += 1
-        page = _deployments_page(data, repository)
-        read = []
-        for node in page.nodes:
-            try:
-                read.append(_deployment(msgspec.convert(node, _DeploymentNode), repository))
-            except (msgspec.ValidationError, Implausible) as exc:
-                refused.append(_refusal(node, repository, str(exc), "databaseId"))
-        found.extend(read)
-        oldest = min((d.created_at for d in read), default=None)
-        if not page.page_info.has_next_page or (oldest is not None and oldest < stop_at):
+        found.extend(page.deployments)
+        refused.extend(page.refused)
+        oldest = min((d.created_at for d in page.deployments), default=None)
+        if not page.has_next or (oldest is not None and oldest < stop_at):
             break
-        if not page.nodes or page.page_info.end_cursor in (None, after):
+        if not (page.deployments or page.refused) or page.end_cursor in (None, after):
             raise GitHubRequestError(f"GitHub's deployments of {repository} go on without moving to a next page")
-        after = page.page_info.end_cursor
+        after = page.end_cursor
         between_pages()
     newest = max((d.created_at for d in found), default=None)
     return DeploymentsRead(tuple(found), tuple(refused), newest, pages)
+
+
+def decode_deployments(data: dict[str, Any], repository: str) -> DeploymentsPage:
+    """A page of ``repository.deployments``: each deployment settled by its statuses, one bad one refused alone."""
+    node = data.get("repository")
+    if node is None:
+        raise GitHubRequestError(_gone(repository))
+    try:
+        page = msgspec.convert(node.get("deployments") if isinstance(node, dict) else None, _DeploymentsPage)
+    except msgspec.ValidationError as exc:
+        raise GitHubRequestError(f"GitHub's deployments cannot be read: {clean_text(str(exc))}") from None
+    found, refused = [], []
+    for item in page.nodes:
+        try:
+            found.append(_deployment(msgspec.convert(item, _DeploymentNode), repository))
+        except (msgspec.ValidationError, Implausible) as exc:
+            refused.append(_refusal(item, repository, str(exc), "databaseId"))
+    return DeploymentsPage(tuple(found), tuple(refused), page.page_info.has_next_page, page.page_info.end_cursor)
 
 
 class _PageInfo(msgspec.Struct, rename="camel"):
@@ -224,16 +256,6 @@ class _DeploymentNode(msgspec.Struct, rename="camel"):
     commit_oid: str | None = None
     environment: str | None = None
     statuses: _Statuses | None = None
-
-
-def _deployments_page(data: dict[str, Any], repository: str) -> _DeploymentsPage:
-    node = data.get("repository")
-    if node is None:
-        raise GitHubRequestError(_gone(repository))
-    try:
-        return msgspec.convert(node.get("deployments") if isinstance(node, dict) else None, _DeploymentsPage)
-    except msgspec.ValidationError as exc:
-        raise GitHubRequestError(f"GitHub's deployments cannot be read: {clean_text(str(exc))}") from None
 
 
 def _deployment(node: _DeploymentNode, repository: str) -> Deployment:
@@ -289,23 +311,31 @@ def first_commits_query(prs: Sequence[tuple[str, int]]) -> tuple[str, dict[str, 
 def read_first_commits(client: GitHubClient, prs: Sequence[tuple[str, int]]) -> FirstCommits:
     query, variables, repositories = first_commits_query(prs)
     data, failed = _batched_answer(client, query, variables, len(repositories))
-    failures = {repositories[i]: why for i, why in failed.items()}
+    return decode_first_commits(data, prs, {repositories[i]: why for i, why in failed.items()})
+
+
+def decode_first_commits(
+    data: dict[str, Any], prs: Sequence[tuple[str, int]], failed: dict[str, str] | None = None
+) -> FirstCommits:
+    """Each PR's first commit's authored time, from the answer to ``first_commits_query(prs)``; ``failed``:
+    the repositories whose alias GitHub refused."""
+    repositories = list(dict.fromkeys(repository for repository, _ in prs))
+    failures = dict(failed or {})
     found: dict[tuple[str, int], datetime | None] = {}
     refused: list[Refusal] = []
     for repository, number in prs:
-        index = repositories.index(repository)
         if repository in failures:
             continue
-        node = data.get(f"r{index}")
-        if node is None:
-            failures[repository] = _gone(repository)
+        node = data.get(f"r{repositories.index(repository)}")
+        if not isinstance(node, dict):
+            failures[repository] = _gone(repository) if node is None else "GitHub's answer cannot be read"
             continue
-        pull = node.get(f"p{number}") if isinstance(node, dict) else None
+        pull = node.get(f"p{number}")
         try:
             found[(repository, number)] = _authored(pull)
         except (msgspec.ValidationError, Implausible) as exc:
-            found[(repository, number)] = None
-            refused.append(_refusal(pull, repository, str(exc), "number"))
+            found[(repository, number)] = None  # asked: not asked again
+            refused.append(Refusal(repository, str(number), number, clean_text(str(exc)), _excerpt(pull)))
     return FirstCommits(found, tuple(refused), failures)
 
 
@@ -369,52 +399,63 @@ def _gone(repository: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Listing:
-    """What a listing's read brought: its rows, its refused items, its first page's ETag."""
+    """What a listing's pages brought: rows, refused items, and (for a whole read) its first page's ETag."""
 
     deployments: tuple[Deployment, ...] = ()
     incidents: tuple[Incident, ...] = ()
     not_deployments: tuple[str, ...] = ()  # ids of releases read as drafts or pre-releases: not deployments
     refused: tuple[Refusal, ...] = ()
+    oldest_created: datetime | None = None  # of the items read: where a listing by creation time has got to
+    items: int = 0  # items on the pages, whatever they were
     etag: str | None = None
     not_modified: bool = False
     server_time: datetime | None = None
     pages: int = 0
 
-
-@dataclass
-class _Found:
-    """What the pages read so far brought."""
-
-    deployments: list[Deployment] = field(default_factory=list)
-    incidents: list[Incident] = field(default_factory=list)
-    not_deployments: list[str] = field(default_factory=list)
-    refused: list[Refusal] = field(default_factory=list)
+    def then(self, page: Listing) -> Listing:
+        """This listing followed by the next page."""
+        olds = [t for t in (self.oldest_created, page.oldest_created) if t is not None]
+        return replace(
+            self,
+            deployments=self.deployments + page.deployments,
+            incidents=self.incidents + page.incidents,
+            not_deployments=self.not_deployments + page.not_deployments,
+            refused=self.refused + page.refused,
+            oldest_created=min(olds, default=None),
+            items=self.items + page.items,
+            pages=self.pages + 1,
+        )
 
 
 def read_workflow_runs(
     client: GitHubClient, repository: str, workflow: str, branch: str, *, etag: str | None, stop_at: datetime,
     between_pages: Callable[[], None],
 ) -> Listing:  # fmt: skip
-    """Successful runs of the workflow on the branch, newest created first, until one created before ``stop_at``.
-    Filtered by GitHub (``branch``, ``status=success``: a conclusion is accepted) and checked again here."""
-
-    def page_of(body: str, found: _Found) -> datetime | None:
-        oldest = None
-        for raw in _items(body, repository, "workflow runs", key="workflow_runs"):
-            try:
-                run = _WORKFLOW_RUN.decode(raw)
-                _check_times(run.created_at, run.updated_at)
-            except (msgspec.DecodeError, Implausible) as exc:
-                found.refused.append(_refusal(raw, repository, str(exc), "id"))
-                continue
-            oldest = run.created_at if oldest is None else min(oldest, run.created_at)
-            if run.conclusion == "success" and run.head_branch == branch:
-                found.deployments.append(_workflow_deployment(run, repository))
-        return oldest
-
+    """Successful runs of the workflow on the branch, newest created first, until one created before ``stop_at``."""
     path = f"/repos/{repository}/actions/workflows/{quote(workflow, safe='')}/runs"
     params = {"branch": branch, "status": "success", "exclude_pull_requests": "true", "per_page": PER_PAGE}
-    return _read(client, path, params, etag, stop_at, page_of, between_pages)
+    decode = functools.partial(decode_workflow_runs, repository=repository, branch=branch)
+    return _read(client, path, params, etag, stop_at, decode, between_pages)
+
+
+def decode_workflow_runs(body: str | bytes, repository: str, branch: str) -> Listing:
+    """A page of ``/actions/workflows/{w}/runs``: the successful runs on ``branch`` (GitHub filters by
+    ``branch`` and ``status=success``, which accepts a conclusion; checked again here)."""
+    found, refused, oldest = [], [], None
+    items = _items(body, "workflow runs", key="workflow_runs")
+    for raw in items:
+        try:
+            run = _WORKFLOW_RUN.decode(raw)
+            _check_times(run.created_at, run.updated_at)
+            if not 0 < run.id < 2**63:
+                raise Implausible(f"id {run.id} is out of range")
+        except (msgspec.DecodeError, Implausible) as exc:
+            refused.append(_refusal(raw, repository, str(exc), "id"))
+            continue
+        oldest = run.created_at if oldest is None else min(oldest, run.created_at)
+        if run.conclusion == "success" and run.head_branch == branch:
+            found.append(_workflow_deployment(run, repository))
+    return Listing(deployments=tuple(found), refused=tuple(refused), oldest_created=oldest, items=len(items))
 
 
 class _WorkflowRun(msgspec.Struct):
@@ -430,8 +471,6 @@ _WORKFLOW_RUN = msgspec.json.Decoder(_WorkflowRun)
 
 
 def _workflow_deployment(run: _WorkflowRun, repository: str) -> Deployment:
-    if not 0 < run.id <= 2**63 - 1:
-        raise Implausible(f"id {run.id} is out of range")
     return Deployment(
         repository=repository.lower(),
         source="workflow",
@@ -449,29 +488,32 @@ def _workflow_deployment(run: _WorkflowRun, repository: str) -> Deployment:
 def read_releases(
     client: GitHubClient, repository: str, *, etag: str | None, stop_at: datetime, between_pages: Callable[[], None]
 ) -> Listing:
-    """Releases newest first (by ``created_at``, the date of their commit) until one created before ``stop_at``.
-    Published ones that are neither drafts nor pre-releases are deployments, at ``published_at``."""
+    """Releases newest first (by ``created_at``, the date of their commit) until one created before ``stop_at``."""
+    decode = functools.partial(decode_releases, repository=repository)
+    return _read(client, f"/repos/{repository}/releases", {"per_page": PER_PAGE}, etag, stop_at, decode, between_pages)
 
-    def page_of(body: str, found: _Found) -> datetime | None:
-        oldest = None
-        for raw in _items(body, repository, "releases"):
-            try:
-                release = _RELEASE.decode(raw)
-                _check_times(release.created_at, release.published_at, release.updated_at)
-                if not 0 < release.id <= 2**63 - 1:
-                    raise Implausible(f"id {release.id} is out of range")
-            except (msgspec.DecodeError, Implausible) as exc:
-                found.refused.append(_refusal(raw, repository, str(exc), "id"))
-                continue
-            oldest = release.created_at if oldest is None else min(oldest, release.created_at)
-            if release.draft or release.prerelease or release.published_at is None:
-                found.not_deployments.append(str(release.id))
-            else:
-                found.deployments.append(_release_deployment(release, release.published_at, repository))
-        return oldest
 
-    return _read(client, f"/repos/{repository}/releases", {"per_page": PER_PAGE}, etag, stop_at, page_of,
-                 between_pages)  # fmt: skip
+def decode_releases(body: str | bytes, repository: str) -> Listing:
+    """A page of ``/releases``: published ones that are neither drafts nor pre-releases are deployments, at
+    ``published_at``; the others are named, so that one stored before it became a draft again goes."""
+    found, others, refused, oldest = [], [], [], None
+    items = _items(body, "releases")
+    for raw in items:
+        try:
+            release = _RELEASE.decode(raw)
+            _check_times(release.created_at, release.published_at, release.updated_at)
+            if not 0 < release.id < 2**63:
+                raise Implausible(f"id {release.id} is out of range")
+        except (msgspec.DecodeError, Implausible) as exc:
+            refused.append(_refusal(raw, repository, str(exc), "id"))
+            continue
+        oldest = release.created_at if oldest is None else min(oldest, release.created_at)
+        if release.draft or release.prerelease or release.published_at is None:
+            others.append(str(release.id))
+        else:
+            found.append(_release_deployment(release, release.published_at, repository))
+    return Listing(deployments=tuple(found), not_deployments=tuple(others), refused=tuple(refused),
+                   oldest_created=oldest, items=len(items))  # fmt: skip
 
 
 class _Release(msgspec.Struct):
@@ -506,24 +548,28 @@ def read_incidents(
     client: GitHubClient, repository: str, label: str, *, since: datetime, etag: str | None,
     between_pages: Callable[[], None],
 ) -> Listing:  # fmt: skip
-    """Issues carrying the label, updated at or after ``since`` (GitHub's ``since``: every page is read).
-    The issues listing lists pull requests too: those are skipped."""
-
-    def page_of(body: str, found: _Found) -> datetime | None:
-        for raw in _items(body, repository, "issues"):
-            try:
-                issue = _ISSUE.decode(raw)
-                if issue.pull_request and bytes(issue.pull_request) != b"null":
-                    continue
-                if _labelled(issue, label):
-                    found.incidents.append(_incident(issue, repository))
-            except (msgspec.DecodeError, Implausible) as exc:
-                found.refused.append(_refusal(raw, repository, str(exc), "number"))
-        return None  # GitHub filtered by `since`: every page counts
-
+    """Issues carrying the label, updated at or after ``since``: GitHub filters by time, every page is read."""
     params = {"labels": label, "state": "all", "since": iso(since), "sort": "updated", "direction": "desc",
               "per_page": PER_PAGE}  # fmt: skip
-    return _read(client, f"/repos/{repository}/issues", params, etag, since, page_of, between_pages)
+    decode = functools.partial(decode_incidents, repository=repository, label=label)
+    return _read(client, f"/repos/{repository}/issues", params, etag, None, decode, between_pages)
+
+
+def decode_incidents(body: str | bytes, repository: str, label: str) -> Listing:
+    """A page of ``/issues?labels=``: the issues carrying the label. The listing has pull requests too
+    (an item with a ``pull_request`` key): those are skipped."""
+    found, refused = [], []
+    items = _items(body, "issues")
+    for raw in items:
+        try:
+            issue = _ISSUE.decode(raw)
+            if issue.pull_request and bytes(issue.pull_request) != b"null":
+                continue
+            if _labelled(issue, label):
+                found.append(_incident(issue, repository))
+        except (msgspec.DecodeError, Implausible) as exc:
+            refused.append(_refusal(raw, repository, str(exc), "number"))
+    return Listing(incidents=tuple(found), refused=tuple(refused), items=len(items))
 
 
 class _Label(msgspec.Struct):
@@ -577,32 +623,27 @@ def _incident(issue: _Issue, repository: str) -> Incident:
 
 
 def _read(
-    client: GitHubClient, path: str, params: dict[str, Any], etag: str | None, stop_at: datetime,
-    page_of: Callable[[str, _Found], datetime | None], between_pages: Callable[[], None],
+    client: GitHubClient, path: str, params: dict[str, Any], etag: str | None, stop_at: datetime | None,
+    decode: Callable[[str], Listing], between_pages: Callable[[], None],
 ) -> Listing:  # fmt: skip
     """Pages of a listing newest first, the first one conditional, until a page reaches below ``stop_at``
-    or GitHub says no page follows. ``page_of`` adds a page's items to what was found and says the oldest
-    creation time among them (None: no item, or a listing GitHub filters by time itself)."""
-    found = _Found()
-    first: Response | None = None
-    pages = 0
+    (None: GitHub filtered by time, every page counts) or GitHub says no page follows."""
+    read: Listing | None = None
     for response in _pages(client, path, params, etag, between_pages):
         if response.status == 304:
             return Listing(etag=etag, not_modified=True, server_time=server_time(response.headers), pages=1)
-        first, pages = first or response, pages + 1
-        oldest = page_of(response.body, found)
-        if oldest is not None and oldest < stop_at:
+        page = decode(response.body)
+        if not page.items and listing_links(response.headers)[0]:
+            raise GitHubRequestError(f"GitHub sent an empty page of {path} that says more pages follow")
+        if read is None:  # the first page speaks for the listing: its ETag and GitHub's clock
+            read = replace(page, etag=etag_worth_keeping(response.headers.get("etag")),
+                           server_time=server_time(response.headers), pages=1)  # fmt: skip
+        else:
+            read = read.then(page)
+        if stop_at is not None and page.oldest_created is not None and page.oldest_created < stop_at:
             break
-    assert first is not None, "a listing has a first page"
-    return Listing(
-        deployments=tuple(found.deployments),
-        incidents=tuple(found.incidents),
-        not_deployments=tuple(found.not_deployments),
-        refused=tuple(found.refused),
-        etag=etag_worth_keeping(first.headers.get("etag")),
-        server_time=server_time(first.headers),
-        pages=pages,
-    )
+    assert read is not None, "a listing has a first page"
+    return read
 
 
 def _pages(
@@ -634,7 +675,7 @@ class _RunsPage(msgspec.Struct):
 _RUNS_PAGE = msgspec.json.Decoder(_RunsPage)
 
 
-def _items(body: str, repository: str, what: str, *, key: str | None = None) -> list[msgspec.Raw]:
+def _items(body: str | bytes, what: str, *, key: str | None = None) -> list[msgspec.Raw]:
     """A page's items, each still raw: decoded one by one so that one bad item is refused alone."""
     try:
         return _RUNS_PAGE.decode(body).workflow_runs if key else _ITEMS.decode(body)
@@ -672,6 +713,10 @@ def _refusal(raw: Any, repository: str, reason: str, key: str) -> Refusal:
     number = known if known is not None and known <= _INT4 else None
     item = str(known) if known is not None else "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
     return Refusal(repository, item, number, clean_text(reason), clean_text(text, limit=EXCERPT))
+
+
+def _excerpt(value: Any) -> str:
+    return clean_text(_json_text(value)[: EXCERPT * 2], limit=EXCERPT)
 
 
 def _json_text(value: Any) -> str:

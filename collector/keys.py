@@ -39,8 +39,9 @@ FIRST_COMMITS_PER_RUN = 5000
 
 
 def graphql_points(connections: int) -> int:
-    """GitHub's cost of a query that fetches ``connections`` connections (each at its ``first``)."""
-    return max(1, round(connections / 100))
+    """GitHub's cost of a query that fetches ``connections`` connections (each at its ``first``): rounded
+    half up, as GitHub's Ruby rounds."""
+    return max(1, (connections + 50) // 100)
 
 
 def batched(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:

@@ -19,8 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("collector_runs", sa.Column("github_graphql_requests", sa.Integer, nullable=False, server_default="0"))
-    op.add_column("collector_runs", sa.Column("github_graphql_points", sa.Integer, nullable=False, server_default="0"))
+    for column in ("github_graphql_requests", "github_graphql_points"):
+        op.add_column("collector_runs", sa.Column(column, sa.Integer, nullable=False, server_default="0"))
     op.add_column("signal_state", sa.Column("covered_since", sa.DateTime(timezone=True)))
 
 
