@@ -25,7 +25,7 @@ from collector.errors import CollectorError, GitHubAuthError, GitHubUnavailableE
 from collector.github_api import GitHubRequestError, RunMustStop
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from sqlalchemy import Engine
 
@@ -78,9 +78,9 @@ class KeysResult:
             for name, value in counts.items():
                 setattr(self, name, getattr(self, name) + value)
 
-    def leave(self, repository: str) -> None:
+    def leave(self, repositories: Iterable[str]) -> None:
         with self._lock:
-            self.unfinished.add(repository)
+            self.unfinished.update(repositories)
 
 
 class _Stopped(Exception):
@@ -172,7 +172,7 @@ def _probe(
         signals: dict[str, Signal] = {a.repository: "deployments" if a.deployments else "workflow" for a in batch}
         if not _guarded(stage, result, signals, _probe_batch, stage, result, batch, signals, answers):
             for later in batches[i + 1 :]:
-                result.unfinished.update(ask.repository for ask in later)
+                result.leave(ask.repository for ask in later)
             break
     return answers, {ask.repository for ask in asks} - set(answers)
 
@@ -327,7 +327,7 @@ def _first_commits(stage: Stage, result: KeysResult, repositories: dict[str, _Re
         signals: dict[str, Signal] = {repository.lower(): "first_commits" for repository, _ in batch}
         if not _guarded(stage, result, signals, _first_commits_batch, stage, result, batch):
             for later in batches[i + 1 :]:
-                result.unfinished.update(repository.lower() for repository, _ in later)
+                result.leave(repository.lower() for repository, _ in later)
             return
 
 
@@ -374,20 +374,20 @@ def _guarded(
     """``work(*args)`` for one source of the repositories in ``signals``: a failure is theirs alone,
     recorded against each one's source. False: the run must stop."""
     if stage.must_stop():
-        result.unfinished.update(signals)
+        result.leave(signals)
         return False
     try:
         work(*args)
     except _Stopped:
-        result.unfinished.update(signals)
+        result.leave(signals)
         return False
     except RunMustStop as stop:
-        result.unfinished.update(signals)
+        result.leave(signals)
         stage.stopped_by = stage.stopped_by or stop
         stage.abort.set()  # the budget and the deadline are the whole run's: the other workers stop too
         return False
     except (GitHubAuthError, GitHubUnavailableError) as exc:
-        result.unfinished.update(signals)
+        result.leave(signals)
         stage.fatal = stage.fatal or exc
         stage.abort.set()
         return False

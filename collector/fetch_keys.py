@@ -161,7 +161,7 @@ query Deployments($owner: String!, $name: String!, $after: String) {{
       pageInfo {{ hasNextPage endCursor }}
       nodes {{
         databaseId commitOid environment createdAt updatedAt
-        statuses(first: {keys.STATUSES_PAGE}) {{ nodes {{ state createdAt }} }}
+        statuses(last: {keys.STATUSES_PAGE}) {{ nodes {{ state createdAt }} }}
       }}
     }}
   }}

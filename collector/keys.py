@@ -28,8 +28,9 @@ _INT4 = 2**31 - 1
 PROBE_BATCH = 50
 # 100 deployments a page, each with its statuses: 1 + 100 connections, 1 point a page.
 DEPLOYMENTS_PAGE = 100
-# Statuses read with each deployment. A deeper nested `first` costs nothing more (only connections
-# nested below it would), and a deployment rarely has more than a handful.
+# Statuses read with each deployment: its oldest 100 (GitHub lists them newest first, so `last: 100`),
+# where its first success is. A larger nested count costs nothing more (only connections nested below
+# it would), and a deployment rarely has more than a handful.
 STATUSES_PAGE = 100
 # Merged PRs asked for their first commit in one query, across repositories: 100 `commits(first: 1)`, 1 point.
 FIRST_COMMIT_BATCH = 100

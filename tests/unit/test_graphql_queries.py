@@ -67,14 +67,14 @@ def test_a_probe_asks_each_repository_only_what_it_needs():
 
 
 def connections(query):
-    """The connections a query fetches by GitHub's formula: each ``first: N`` field, once per node above it."""
+    """The connections a query fetches by GitHub's formula: each ``first``/``last: N`` field, once per node above it."""
     document = parse(query)
     total = 0
 
     def walk(selections, multiplier):
         nonlocal total
         for field in selections or ():
-            first = next((a for a in field.arguments or () if a.name.value == "first"), None)
+            first = next((a for a in field.arguments or () if a.name.value in ("first", "last")), None)
             inner = multiplier
             if first is not None:
                 total += multiplier
