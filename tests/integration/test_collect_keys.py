@@ -63,7 +63,8 @@ def deployment(n, created, *states, environment="production"):
 
 
 def workflow_run(n, created, *, finished=None, conclusion="success", branch="main", workflow="deploy.yml"):
-    return FakeWorkflowRun(n, workflow, 42, sha(n), branch, created, finished or created + timedelta(minutes=9),
+    workflow_id = 42 if workflow == "deploy.yml" else 7
+    return FakeWorkflowRun(n, workflow, workflow_id, sha(n), branch, created, finished or created + timedelta(minutes=9),
                            status="completed" if conclusion else "in_progress", conclusion=conclusion)  # fmt: skip
 
 
@@ -171,7 +172,8 @@ def test_more_than_a_page_of_deployments_is_read_page_by_page(engine, api):
 
 
 def test_successful_runs_of_the_workflow_on_the_default_branch_are_deployments(engine, fake_github):
-    add(fake_github, "acme/web", merged_pull(1), default_branch="trunk")
+    bot = merged_pull(1, "dependabot[bot]", user_type="Bot")  # its first commit is not wanted: no query at all
+    add(fake_github, "acme/web", bot, default_branch="trunk")
     configure(engine, "acme/web", "workflow", workflow="deploy.yml")
     fake_github.add_workflow_run("acme/web", workflow_run(11, hours_ago(30), branch="trunk"))
     fake_github.add_workflow_run("acme/web", workflow_run(12, hours_ago(20), branch="trunk", conclusion="failure"))
