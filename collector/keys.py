@@ -159,9 +159,14 @@ class SignalState:
 def config_key(config: SourceConfig, signal: Signal) -> str:
     """The configuration a source's stored state was read with: when it changes (another environment
     pattern, workflow or label), what was read no longer answers the question, and the source is read
-    again from scratch, its rows replaced."""
-    setting = {"deployments": config.environment_pattern, "workflow": config.workflow,
-               "incidents": config.incident_label}.get(signal)  # fmt: skip
+    again from scratch, its rows replaced. (The teams sync resets a source whose rule it changes; this is the
+    collector's own check that what is stored was read under today's rule.) A label's case is no change:
+    GitHub's labels ignore it."""
+    setting = {
+        "deployments": config.environment_pattern,
+        "workflow": config.workflow,
+        "incidents": config.incident_label.lower(),
+    }.get(signal)
     return f"{signal} {json.dumps(setting)}"  # on one line, whatever the setting holds
 
 

@@ -64,7 +64,8 @@ def deployment(n, created, *states, environment="production"):
 
 def workflow_run(n, created, *, finished=None, conclusion="success", branch="main", workflow="deploy.yml"):
     workflow_id = 42 if workflow == "deploy.yml" else 7
-    return FakeWorkflowRun(n, workflow, workflow_id, sha(n), branch, created, finished or created + timedelta(minutes=9),
+    finished = finished or created + timedelta(minutes=9)
+    return FakeWorkflowRun(n, workflow, workflow_id, sha(n), branch, created, finished,
                            status="completed" if conclusion else "in_progress", conclusion=conclusion)  # fmt: skip
 
 

@@ -175,6 +175,7 @@ def test_the_configuration_key_names_the_setting_of_each_source():
         config("workflow", workflow="x"), "workflow"
     )
     assert keys.config_key(config(), "incidents") != keys.config_key(config(incident_label="Outage"), "incidents")
+    assert keys.config_key(config(), "incidents") == keys.config_key(config(incident_label="INCIDENT"), "incidents")
     assert "\n" not in keys.config_key(config(environment_pattern="a\nb"), "deployments")
 
 
