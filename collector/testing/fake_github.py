@@ -1,4 +1,4 @@
-"""A local HTTP server that answers like GitHub's REST API for what the collector uses.
+"""A local HTTP server that answers like GitHub's REST and GraphQL APIs for what the collector uses.
 
 It ships inside the package (not only under tests/) because ``dora-collector demo`` and the
 benchmark serve a sample organisation from it; the test suite drives it too. Faithful where it
@@ -7,10 +7,14 @@ matters for correctness and cost:
 - ``GET /repos/{owner}/{repo}/pulls`` with ``state``, ``sort``, ``direction`` (default desc only for
   ``created``), ``base``, ``per_page`` (capped at 100, default 30) and ``page``; answers are full
   ``pull-request-simple`` objects built from GitHub's own example; ``user`` may be null.
+- Workflow runs of a workflow, releases, issues, deployments and their statuses, filtered and ordered as
+  GitHub does (see ``fake_github_rest``), in GitHub's shapes.
 - Paging through ``Link`` (``next``/``last``/``first``/``prev``), pointing, as GitHub does, at
-  ``/repositories/{id}/pulls`` with every query parameter kept.
+  ``/repositories/{id}/...`` with every query parameter kept.
 - ``ETag`` on every 200 and ``If-None-Match`` answered with ``304``, which is not counted against
   the primary rate limit. Rate-limit headers on every answer; ``GET /rate_limit`` is free.
+- ``POST /graphql`` answers queries against the part of GitHub's schema it serves, charges GitHub's cost
+  formula against a separate points budget and errs as GitHub does (see ``fake_github_graphql``).
 - 401 ``Bad credentials`` for an unknown token, 404 for an unknown repository, 403 primary rate
   limit when the budget is spent, and injectable faults (5xx, secondary limits with or without
   ``Retry-After``, 429, connection resets, an answer that drips forever) for the next matching requests.
@@ -23,7 +27,6 @@ matters for correctness and cost:
 from __future__ import annotations
 
 import copy
-import functools
 import hashlib
 import hmac
 import json
@@ -42,16 +45,15 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 
+from collector.testing import fake_github_graphql, fake_github_rest
+from collector.testing.fake_github_rest import TEMPLATES, BadParameter, iso, pull_id, user_json
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-_TEMPLATES: dict[str, Any] = json.loads(
-    resources.files("collector.testing").joinpath("data/templates.json").read_text(encoding="utf-8")
-)
 _RATE_LIMIT_EXAMPLE: dict[str, Any] = json.loads(
     resources.files("collector.testing").joinpath("data/rate-limit.example-200.json").read_text(encoding="utf-8")
 )
-GHOST_LOGIN = "ghost"
 # Webhook deliveries: each event's usual action, and its object's key and fields besides id and times.
 _DEFAULT_ACTIONS = {"pull_request": "closed", "deployment_status": "created", "workflow_run": "completed",
                     "release": "published", "issues": "labeled"}  # fmt: skip
@@ -62,10 +64,6 @@ _WEBHOOK_OBJECTS: dict[str, tuple[str, dict[str, Any]]] = {
     "issues": ("issue", {"number": 7, "title": "Outage", "state": "open", "labels": [{"name": "incident"}]}),
 }
 SECONDARY_LIMIT_MESSAGE = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
-
-
-def iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -84,6 +82,75 @@ class FakePull:
     # Raw JSON values written over the rendered item: hostile data GitHub might send (tests only).
     overrides: dict[str, Any] = field(default_factory=dict)
     _rendered: bytes | None = field(default=None, repr=False, compare=False)
+    body: str | None = None  # list items carry it, as on GitHub (revert PRs say "Reverts owner/repo#N")
+    first_commit_at: datetime | None = None  # the first commit's authoredDate; None: created_at minus one hour
+    commits: int = 1  # 0: the commits connection is empty
+
+
+@dataclass
+class FakeStatus:
+    """One deployment status; ``state`` in REST spelling (success, failure, error, inactive, pending, queued,
+    in_progress)."""
+
+    state: str
+    created_at: datetime
+
+
+@dataclass
+class FakeDeployment:
+    id: int  # GitHub's databaseId (REST "id")
+    sha: str  # 40 hex
+    environment: str
+    created_at: datetime
+    statuses: list[FakeStatus] = field(default_factory=list)  # in the order they were created
+    ref: str = "main"
+
+    @property
+    def updated_at(self) -> datetime:
+        """GitHub moves a deployment's updated_at when a status is added."""
+        return max([self.created_at, *(status.created_at for status in self.statuses)])
+
+
+@dataclass
+class FakeWorkflowRun:
+    id: int
+    workflow: str  # the workflow's file name, e.g. "deploy.yml" (path .github/workflows/deploy.yml)
+    workflow_id: int
+    head_sha: str
+    head_branch: str
+    created_at: datetime
+    updated_at: datetime
+    event: str = "push"
+    status: str = "completed"
+    conclusion: str | None = "success"
+    run_started_at: datetime | None = None
+    run_number: int = 0  # 0: numbered by add_workflow_run, in the order the workflow's runs are added
+
+
+@dataclass
+class FakeRelease:
+    id: int
+    tag_name: str
+    created_at: datetime
+    published_at: datetime | None
+    draft: bool = False
+    prerelease: bool = False
+    target_commitish: str = "main"
+    name: str | None = None
+
+
+@dataclass
+class FakeIssue:
+    number: int
+    title: str
+    created_at: datetime
+    updated_at: datetime
+    state: str = "open"
+    closed_at: datetime | None = None
+    body: str | None = None
+    labels: list[str] = field(default_factory=list)
+    user: str | None = "octocat"
+    is_pull_request: bool = False  # the issues endpoint also lists PRs (with a "pull_request" key)
 
 
 @dataclass
@@ -98,10 +165,21 @@ class FakeRepo:
     # Sorted listings by (state, sort, direction, base), dropped whenever a PR is added or changed:
     # sorting 30,000 PRs for every page made the fake, not the collector, the benchmark's bottleneck.
     listings: dict[tuple[str, str, str, str | None], list[FakePull]] = field(default_factory=dict, repr=False)
+    deployments: dict[int, FakeDeployment] = field(default_factory=dict)
+    workflows: dict[str, int] = field(default_factory=dict)  # file name -> workflow id
+    workflow_runs: dict[int, FakeWorkflowRun] = field(default_factory=dict)
+    releases: dict[int, FakeRelease] = field(default_factory=dict)
+    issues: dict[int, FakeIssue] = field(default_factory=dict)
+    # GraphQL connections in order (with their cursor keys), dropped whenever a PR or a deployment changes.
+    ordered: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
 
     @property
     def full_name(self) -> str:
         return f"{self.owner}/{self.name}"
+
+    def changed(self) -> None:
+        self.listings.clear()
+        self.ordered.clear()
 
 
 @dataclass(frozen=True)
@@ -140,6 +218,7 @@ class RequestRecord:
     if_none_match: bool
     at: float = 0.0  # time.monotonic() when answered
     authorization: str = ""  # the credential's kind: "token", "installation", "jwt" or "" (none or unknown)
+    graphql_cost: int = 0  # the points a GraphQL query was charged (counted is about the REST budget only)
 
 
 class FakeGitHub:
@@ -151,6 +230,7 @@ class FakeGitHub:
         tokens: Iterable[str] = ("test-token",),
         latency: float = 0.0,
         rate_limit: int = 5000,
+        graphql_rate_limit: int = 5000,
         prefix: str = "",
         port: int = 0,
     ) -> None:
@@ -170,7 +250,11 @@ class FakeGitHub:
         self.rate_limit = rate_limit
         self.rate_remaining = rate_limit
         self.rate_reset = int(time.time()) + 3600
+        # GraphQL has its own budget of points, reset at the same time here.
+        self.graphql_rate_limit = graphql_rate_limit
+        self.graphql_remaining = graphql_rate_limit
         self.repos: dict[str, FakeRepo] = {}
+        self._repos_by_id: dict[int, FakeRepo] = {}
         self.requests: list[RequestRecord] = []
         self.max_in_flight = 0
         self._in_flight = 0
@@ -220,20 +304,24 @@ class FakeGitHub:
         with self._lock:
             repo = FakeRepo(id=1_000_000 + len(self.repos), owner=owner, name=name, default_branch=default_branch)
             self.repos[full_name.lower()] = repo
+            self._repos_by_id[repo.id] = repo
             return repo
+
+    def repo_by_id(self, repo_id: int) -> FakeRepo | None:
+        return self._repos_by_id.get(repo_id)
 
     def add_pull(self, full_name: str, pull: FakePull) -> FakePull:
         with self._lock:
             repo = self.repos[full_name.lower()]
             repo.pulls[pull.number] = pull
-            repo.listings.clear()
+            repo.changed()
         return pull
 
     def update_pull(self, full_name: str, number: int, *, updated_at: datetime, **changes: Any) -> FakePull:
         """Change a PR as GitHub would: any edit moves ``updated_at`` forward."""
         with self._lock:
             repo = self.repos[full_name.lower()]
-            repo.listings.clear()
+            repo.changed()
             pull = repo.pulls[number]
             for key, value in changes.items():
                 setattr(pull, key, value)
@@ -247,6 +335,55 @@ class FakeGitHub:
             pull = self.repos[full_name.lower()].pulls[number]
             pull.overrides = overrides
             pull._rendered = None
+
+    def add_deployment(self, full_name: str, deployment: FakeDeployment) -> FakeDeployment:
+        with self._lock:
+            repo = self.repos[full_name.lower()]
+            repo.deployments[deployment.id] = deployment
+            repo.changed()
+        return deployment
+
+    def add_deployment_status(self, full_name: str, deployment_id: int, status: FakeStatus) -> FakeStatus:
+        """A new status on a deployment (which moves its updated_at, as on GitHub)."""
+        with self._lock:
+            repo = self.repos[full_name.lower()]
+            repo.deployments[deployment_id].statuses.append(status)
+            repo.changed()
+        return status
+
+    def add_workflow(self, full_name: str, workflow: str, workflow_id: int) -> None:
+        """A workflow (file name and id) that may have no runs yet; add_workflow_run adds its workflow itself."""
+        with self._lock:
+            workflows = self.repos[full_name.lower()].workflows
+            assert workflows.setdefault(workflow, workflow_id) == workflow_id, f"{workflow} has another id"
+
+    def add_workflow_run(self, full_name: str, run: FakeWorkflowRun) -> FakeWorkflowRun:
+        self.add_workflow(full_name, run.workflow, run.workflow_id)
+        with self._lock:
+            repo = self.repos[full_name.lower()]
+            if not run.run_number:
+                run.run_number = 1 + sum(1 for r in repo.workflow_runs.values() if r.workflow_id == run.workflow_id)
+            repo.workflow_runs[run.id] = run
+        return run
+
+    def add_release(self, full_name: str, release: FakeRelease) -> FakeRelease:
+        with self._lock:
+            self.repos[full_name.lower()].releases[release.id] = release
+        return release
+
+    def add_issue(self, full_name: str, issue: FakeIssue) -> FakeIssue:
+        with self._lock:
+            self.repos[full_name.lower()].issues[issue.number] = issue
+        return issue
+
+    def update_issue(self, full_name: str, number: int, *, updated_at: datetime, **changes: Any) -> FakeIssue:
+        """Change an issue as GitHub would (close, reopen, relabel): any edit moves ``updated_at`` forward."""
+        with self._lock:
+            issue = self.repos[full_name.lower()].issues[number]
+            for key, value in changes.items():
+                setattr(issue, key, value)
+            issue.updated_at = updated_at
+            return issue
 
     def add_app(self, app_id: int | str, public_key_pem: bytes, installation_id: int) -> None:
         """A GitHub App (its public key) installed once, as ``installation_id``."""
@@ -285,7 +422,7 @@ class FakeGitHub:
             elif event == "ping":
                 payload = {"zen": "Keep it logically awesome.", "hook_id": 1, "hook": {"type": "Organization"}}
             payload.update(repository=_repo_json(repo), organization={"login": repo.owner},
-                           sender=_user_json("octocat", "User", "http://github.local"))  # fmt: skip
+                           sender=user_json("octocat", "User", "http://github.local"))  # fmt: skip
             if event == "ping":
                 del payload["repository"]
         body = json.dumps({k: v for k, v in payload.items() if v is not None}, ensure_ascii=False).encode()
@@ -317,7 +454,17 @@ class FakeGitHub:
 
     @property
     def counted_requests(self) -> int:
+        """REST requests counted against the primary (core) limit."""
         return sum(1 for r in self.requests if r.counted)
+
+    @property
+    def graphql_requests(self) -> list[RequestRecord]:
+        return [r for r in self.requests if r.path == "/graphql"]
+
+    @property
+    def graphql_points(self) -> int:
+        """The GraphQL points charged (GitHub's cost formula), over the requests logged."""
+        return sum(r.graphql_cost for r in self.requests)
 
     # ------------------------------------------------------------------ serving
     def _take_fault(self, path: str, query: str) -> Fault | None:
@@ -343,39 +490,28 @@ class FakeGitHub:
         pull = repo.pulls.get(int(match[3])) if match and repo else None
         return (repo, pull) if repo and pull else None
 
-    def _find_repo(self, path: str) -> FakeRepo | None:
-        match = re.fullmatch(r"/repos/([^/]+)/([^/]+)/pulls", path)
+    def _route(self, path: str) -> tuple[FakeRepo | None, str] | None:
+        """A repository's path as (the repository or None if unknown, the rest of the path); GitHub's Link
+        headers point at ``/repositories/{id}/...``, so both spellings lead to the same repository."""
+        match = re.fullmatch(r"/repos/([^/]+)/([^/]+)(/.*)", path)
         if match:
-            return self.repos.get(f"{match[1]}/{match[2]}".lower())
-        match = re.fullmatch(r"/repositories/(\d+)/pulls", path)
+            return self.repos.get(f"{match[1]}/{match[2]}".lower()), match[3]
+        match = re.fullmatch(r"/repositories/(\d{1,18})(/.*)", path)
         if match:
-            return next((r for r in self.repos.values() if r.id == int(match[1])), None)
+            return self._repos_by_id.get(int(match[1])), match[2]
         return None
 
-    def list_pulls(self, repo: FakeRepo, query: dict[str, str]) -> tuple[list[FakePull], int, int, int] | str:
-        """The PRs of one page, the page number, per_page and the last page; or a validation error."""
-        state = query.get("state", "open")
-        if state not in ("open", "closed", "all"):
-            return "state"
-        sort = query.get("sort", "created")
-        if sort not in ("created", "updated", "popularity", "long-running"):
-            return "sort"
-        direction = query.get("direction", "desc" if sort == "created" else "asc")
-        if direction not in ("asc", "desc"):
-            return "direction"
-        try:
-            per_page = min(max(int(query.get("per_page", "30")), 1), 100)
-            page = max(int(query.get("page", "1")), 1)
-        except ValueError:
-            return "per_page"
+    def list_pulls(self, repo: FakeRepo, query: dict[str, str]) -> list[FakePull]:
+        """All the PRs a listing selects, in its order; raises BadParameter as GitHub answers 422."""
+        state = fake_github_rest.choice(query, "state", ("open", "closed", "all"), "open")
+        sort = fake_github_rest.choice(query, "sort", ("created", "updated", "popularity", "long-running"), "created")
+        direction = fake_github_rest.choice(query, "direction", ("asc", "desc"), "desc" if sort == "created" else "asc")
         base = query.get("base")
         with self._lock:
             pulls = repo.listings.get((state, sort, direction, base))
             if pulls is None:
                 pulls = repo.listings[(state, sort, direction, base)] = self._sorted(repo, state, sort, direction, base)
-        last = max(1, -(-len(pulls) // per_page))
-        shown = min(page, last) if repo.endless_links else page
-        return pulls[(shown - 1) * per_page : shown * per_page], page, per_page, last
+        return pulls
 
     @staticmethod
     def _sorted(repo: FakeRepo, state: str, sort: str, direction: str, base: str | None) -> list[FakePull]:
@@ -412,48 +548,22 @@ class FakeGitHub:
         return f"http://{host_header or f'{host!s}:{port}'}"
 
 
-@functools.lru_cache(maxsize=4096)
-def _user_json_cached(login: str, user_type: str, origin: str) -> str:
-    return json.dumps(_user_json_uncached(login, user_type, origin))
-
-
-def _user_json(login: str | None, user_type: str, origin: str) -> dict[str, Any] | None:
-    if login is None:
-        return None
-    value: dict[str, Any] = json.loads(_user_json_cached(login, user_type, origin))
-    return value
-
-
-def _user_json_uncached(login: str, user_type: str, origin: str) -> dict[str, Any]:
-    if user_type == "Bot":
-        user = copy.deepcopy(_TEMPLATES["bot_user"])
-    else:
-        user = copy.deepcopy(_TEMPLATES["pull_request_simple"]["user"])
-    uid = int(hashlib.sha256(login.lower().encode()).hexdigest()[:7], 16)
-    for key, value in list(user.items()):
-        if isinstance(value, str):
-            user[key] = re.sub(r"https://api\.github\.com/users/[^/{]+", f"{origin}/users/{login}", value)
-    user.update(login=login, id=10137 if login == GHOST_LOGIN else uid, type=user_type)
-    user["html_url"] = f"https://github.com/{login}"
-    return user
-
-
 def _pull_json(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> dict[str, Any]:
     """A pull-request-simple object: GitHub's example with this PR's facts written in."""
-    template = _TEMPLATES["pull_request_simple"]
+    template = TEMPLATES["pull_request_simple"]
     origin = "http://github.local"
     api = f"{origin}/repos/{repo.full_name}"
     item: dict[str, Any] = {k: v for k, v in template.items() if k not in ("head", "base", "user")}
     item.update(
         url=f"{api}/pulls/{pull.number}",
-        id=repo.id * 100_000 + pull.number,
+        id=pull_id(repo, pull.number),
         node_id=f"PR_{repo.id}_{pull.number}",
         html_url=f"https://github.com/{repo.full_name}/pull/{pull.number}",
         number=pull.number,
         state=pull.state,
         title=pull.title,
-        user=_user_json(pull.user, pull.user_type, origin),
-        body=None,
+        user=user_json(pull.user, pull.user_type, origin),
+        body=pull.body,
         labels=[],
         milestone=None,
         assignee=None,
@@ -480,10 +590,54 @@ def _pull_json(fake: FakeGitHub, repo: FakeRepo, pull: FakePull) -> dict[str, An
 
 
 def _repo_json(repo: FakeRepo) -> dict[str, Any]:
-    base_repo = dict(_TEMPLATES["pull_request_simple"]["base"]["repo"], id=repo.id, name=repo.name)
+    base_repo = dict(TEMPLATES["pull_request_simple"]["base"]["repo"], id=repo.id, name=repo.name)
     base_repo.update(full_name=repo.full_name, default_branch=repo.default_branch)
     base_repo["url"] = f"http://github.local/repos/{repo.full_name}"
     return base_repo
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """Everything a listing selects, in order, and how one item is written; ``envelope`` names the array in an
+    object that also carries ``total_count`` (workflow runs)."""
+
+    items: list[Any]
+    render: Callable[[Any], bytes]
+    envelope: str | None = None
+
+
+def _listing(fake: FakeGitHub, repo: FakeRepo, rest: str, query: dict[str, str]) -> _Listing | None:
+    """The listing a repository path asks for, or None where GitHub answers 404; raises BadParameter (422)."""
+    rest_api = fake_github_rest
+    with fake._lock:
+        if rest == "/pulls":
+            return _Listing(fake.list_pulls(repo, query), lambda pull: fake.render_pull(repo, pull))
+        if rest == "/releases":
+            return _Listing(rest_api.releases(repo), lambda release: _dumps(rest_api.release_json(repo, release)))
+        if rest == "/issues":
+            return _Listing(rest_api.issues(repo, query), lambda issue: _dumps(rest_api.issue_json(repo, issue)))
+        if rest == "/deployments":
+            return _Listing(rest_api.deployments(repo, query), lambda d: _dumps(rest_api.deployment_json(repo, d)))
+        match = re.fullmatch(r"/deployments/(\d{1,18})/statuses", rest)
+        if match:
+            deployment = repo.deployments.get(int(match[1]))
+            if deployment is None:
+                return None
+            statuses = rest_api.statuses_newest_first(deployment)
+            return _Listing(statuses, lambda pair: _dumps(rest_api.deployment_status_json(repo, deployment, *pair)))
+        match = re.fullmatch(r"/actions/workflows/([^/]+)/runs", rest)
+        workflow_id = _workflow_id(repo, match[1]) if match else None
+        if workflow_id is not None:
+            runs = rest_api.workflow_runs(repo, workflow_id, query)
+            return _Listing(runs, lambda run: _dumps(rest_api.workflow_run_json(repo, run)), "workflow_runs")
+    return None
+
+
+def _workflow_id(repo: FakeRepo, name_or_id: str) -> int | None:
+    """GitHub takes a workflow's id or its file name."""
+    if name_or_id.isdigit():
+        return int(name_or_id) if int(name_or_id) in repo.workflows.values() else None
+    return repo.workflows.get(name_or_id)
 
 
 _JWT_UNDECODABLE = "A JSON web token could not be decoded"
@@ -561,7 +715,7 @@ class _Handler(BaseHTTPRequestHandler):
         if single is not None:
             # The single-PR endpoint answers a superset of a list item: the same fields are enough here.
             return self._send(200, fake.render_pull(*single), path, query, {}, counted=True)
-        repo = fake._find_repo(path)
+        repo, rest = fake._route(path) or (None, "")
         if repo is None:
             return self._send_json(404, {"message": "Not Found", "status": "404"}, path, query, counted=True)
         if fake.rate_remaining <= 0:
@@ -576,12 +730,15 @@ class _Handler(BaseHTTPRequestHandler):
                 query,
                 counted=False,
             )
-        listed = fake.list_pulls(repo, query)
-        if isinstance(listed, str):
-            return self._send_json(
-                422, {"message": "Validation Failed", "errors": [{"field": listed}]}, path, query, True
-            )
-        self._send_pulls(fake, repo, path, query, *listed)
+        try:
+            listing = _listing(fake, repo, rest, query)
+            if listing is None:
+                return self._send_json(404, {"message": "Not Found", "status": "404"}, path, query, counted=True)
+            page, per_page = fake_github_rest.page_params(query)
+        except BadParameter as bad:
+            return self._send_json(422, {"message": "Validation Failed", "errors": [{"field": str(bad)}]}, path,
+                                   query, True)  # fmt: skip
+        self._send_listing(fake, repo, rest, path, query, listing, page, per_page)
 
     def _authorized(self, fake: FakeGitHub) -> bool:
         self.credential = self._credential(fake)  # judged on arrival, as GitHub does
@@ -608,10 +765,12 @@ class _Handler(BaseHTTPRequestHandler):
             if fake.latency:
                 time.sleep(fake.latency)  # a round trip to GitHub, not synchronisation
             length = self.headers.get("Content-Length", "0")
-            self.rfile.read(int(length) if length.isdigit() else 0)
+            body = self.rfile.read(int(length) if length.isdigit() else 0)
             path = urlsplit(self.path).path
             if fake.prefix:
                 path = path[len(fake.prefix) :] if path.startswith(fake.prefix + "/") else ""
+            if path == "/graphql":
+                return self._graphql(fake, body, path)
             match = re.fullmatch(r"/app/installations/(\d{1,18})/access_tokens", path)
             fault = fake._take_fault(path, "")
             if fault is not None:
@@ -621,6 +780,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._mint(fake, int(match[1]), path)
         finally:
             fake._leave()
+
+    def _graphql(self, fake: FakeGitHub, body: bytes, path: str) -> None:
+        if not self._authorized(fake):
+            payload = {"message": "Bad credentials", "documentation_url": "https://docs.github.com/graphql",
+                       "status": "401"}  # fmt: skip
+            return self._send_json(401, payload, path, {}, counted=False, resource="graphql")
+        fault = fake._take_fault(path, "")
+        if fault is not None:
+            return self._send_fault(fault, path, {})
+        answer = fake_github_graphql.answer(fake, body)
+        self._send(answer.status, _dumps(answer.payload), path, {}, {}, counted=False, resource="graphql",
+                   graphql_cost=answer.cost)  # fmt: skip
 
     def _mint(self, fake: FakeGitHub, installation_id: int, path: str) -> None:
         """GitHub's checks of an App's JWT, then a new installation token."""
@@ -641,14 +812,19 @@ class _Handler(BaseHTTPRequestHandler):
         body = {"token": minted.token, "expires_at": expires, "permissions": permissions, "repository_selection": "all"}
         self._send_json(201, body, path, {}, counted=False)
 
-    def _send_pulls(
-        self, fake: FakeGitHub, repo: FakeRepo, path: str, query: dict[str, str],
-        pulls: list[FakePull], page: int, per_page: int, last: int,
+    def _send_listing(
+        self, fake: FakeGitHub, repo: FakeRepo, rest: str, path: str, query: dict[str, str], listing: _Listing,
+        page: int, per_page: int,
     ) -> None:  # fmt: skip
-        body = b"[" + b",".join(fake.render_pull(repo, p) for p in pulls) + b"]"
+        last = max(1, -(-len(listing.items) // per_page))
+        shown = min(page, last) if repo.endless_links else page
+        chunk = listing.items[(shown - 1) * per_page : shown * per_page]
+        body = b"[" + b",".join(listing.render(item) for item in chunk) + b"]"
+        if listing.envelope is not None:
+            body = b'{"total_count":%d,"%s":%s}' % (len(listing.items), listing.envelope.encode(), body)
         etag = 'W/"' + hashlib.sha256(body).hexdigest() + '"'
         headers = {"ETag": etag, "Cache-Control": "private, max-age=60, s-maxage=60"}
-        links = self._links(fake, repo, query, page, last)
+        links = self._links(fake, repo, rest, query, page, last)
         if links:
             headers["Link"] = links
         if self.headers.get("If-None-Match") == etag:
@@ -656,8 +832,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(304, b"", path, query, headers, counted=False)
         self._send(200, body, path, query, headers, counted=True)
 
-    def _links(self, fake: FakeGitHub, repo: FakeRepo, query: dict[str, str], page: int, last: int) -> str:
-        base = f"{fake.api_origin(self.headers.get('Host'))}{fake.prefix}/repositories/{repo.id}/pulls"
+    def _links(self, fake: FakeGitHub, repo: FakeRepo, rest: str, query: dict[str, str], page: int, last: int) -> str:
+        base = f"{fake.api_origin(self.headers.get('Host'))}{fake.prefix}/repositories/{repo.id}{rest}"
 
         def url(n: int) -> str:
             return f"{base}?{urlencode({**query, 'page': str(n)})}"
@@ -678,6 +854,10 @@ class _Handler(BaseHTTPRequestHandler):
                 "reset": fake.rate_reset, "used": fake.rate_limit - fake.rate_remaining}  # fmt: skip
         body["resources"]["core"] = core
         body["rate"] = core
+        used = fake.graphql_rate_limit - fake.graphql_remaining
+        graphql = {"limit": fake.graphql_rate_limit, "remaining": fake.graphql_remaining,
+                   "reset": fake.rate_reset, "used": used}  # fmt: skip
+        body["resources"]["graphql"] = graphql
         return body
 
     def _send_fault(self, fault: Fault, path: str, query: dict[str, str]) -> None:
@@ -716,9 +896,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_json(
         self, status: int, payload: Any, path: str, query: dict[str, str], counted: bool,
-        extra: dict[str, str] | None = None,
+        extra: dict[str, str] | None = None, resource: str = "core",
     ) -> None:  # fmt: skip
-        self._send(status, json.dumps(payload).encode(), path, query, extra or {}, counted=counted)
+        self._send(status, json.dumps(payload).encode(), path, query, extra or {}, counted=counted, resource=resource)
 
     def _send(
         self,
@@ -728,19 +908,26 @@ class _Handler(BaseHTTPRequestHandler):
         query: dict[str, str],
         headers: dict[str, str],
         counted: bool,
+        resource: str = "core",
+        graphql_cost: int = 0,
     ) -> None:
         fake = self.fake
         with fake._lock:
             if counted:
                 fake.rate_remaining = max(fake.rate_remaining - 1, 0)
+            limit, remaining = (
+                (fake.graphql_rate_limit, fake.graphql_remaining)
+                if resource == "graphql"
+                else (fake.rate_limit, fake.rate_remaining)
+            )
             rate = {
-                "X-RateLimit-Limit": str(fake.rate_limit),
-                "X-RateLimit-Remaining": str(fake.rate_remaining),
-                "X-RateLimit-Used": str(fake.rate_limit - fake.rate_remaining),
+                "X-RateLimit-Limit": str(limit),
+                "X-RateLimit-Remaining": str(remaining),
+                "X-RateLimit-Used": str(limit - remaining),
                 "X-RateLimit-Reset": str(fake.rate_reset),
-                "X-RateLimit-Resource": "core",
+                "X-RateLimit-Resource": resource,
             }
-        self._record(path, query, status, counted=counted)
+        self._record(path, query, status, counted=counted, graphql_cost=graphql_cost)
         self.send_response(status)
         for name, value in {**rate, **headers}.items():
             self.send_header(name, value)
@@ -751,8 +938,8 @@ class _Handler(BaseHTTPRequestHandler):
         if status != 304:
             self.wfile.write(body)
 
-    def _record(self, path: str, query: dict[str, str], status: int, counted: bool) -> None:
+    def _record(self, path: str, query: dict[str, str], status: int, counted: bool, graphql_cost: int = 0) -> None:
         record = RequestRecord(self.command, path, query, status, counted, "If-None-Match" in self.headers,
-                               time.monotonic(), getattr(self, "credential", ""))  # fmt: skip
+                               time.monotonic(), getattr(self, "credential", ""), graphql_cost)  # fmt: skip
         with self.fake._lock:
             self.fake.requests.append(record)

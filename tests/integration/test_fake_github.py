@@ -1,31 +1,13 @@
 """The fake must answer like GitHub, or the other tests prove nothing."""
 
-import json
-from pathlib import Path
-
 import jsonschema
 import requests
 
 from collector.testing.fake_github import FakePull
+from tests.github_schemas import AUTH, rest_schema
 from tests.helpers import NOW, merged_pull, open_pull
 
-
-def _openapi_to_jsonschema(node):
-    """OpenAPI 3.0 writes ``nullable: true``; JSON Schema spells it as a union with null."""
-    if isinstance(node, list):
-        return [_openapi_to_jsonschema(n) for n in node]
-    if not isinstance(node, dict):
-        return node
-    converted = {k: _openapi_to_jsonschema(v) for k, v in node.items() if k != "nullable"}
-    if node.get("nullable"):
-        return {"anyOf": [converted, {"type": "null"}]}
-    return converted
-
-
-SCHEMA = _openapi_to_jsonschema(
-    json.loads((Path(__file__).parents[1] / "data" / "schema.pull-request-simple.deref.json").read_text())
-)
-AUTH = {"Authorization": "token test-token"}
+SCHEMA = rest_schema("pull-request-simple")
 
 
 def get(fake, path, **params):
