@@ -1,9 +1,11 @@
 """GitHubClient.graphql against the fake over HTTP: its answers, its errors, its own budget and points."""
 
 import json
+from datetime import timedelta
 
 import pytest
 
+from collector import fetch_keys
 from collector.errors import GitHubAuthError
 from collector.github_api import (
     BudgetSpent,
@@ -12,8 +14,9 @@ from collector.github_api import (
     GitHubTimeoutError,
     GraphQLPartialError,
 )
-from collector.testing.fake_github import Fault
-from tests.helpers import FAST_RETRY
+from collector.testing.fake_github import FakeDeployment, FakeStatus, Fault
+from tests.github_schemas import assert_conforms_to_full_schema, post_graphql
+from tests.helpers import FAST_RETRY, NOW, add, merged_pull
 
 GRAPHQL = (("X-RateLimit-Resource", "graphql"), ("X-RateLimit-Limit", "5000"), ("X-RateLimit-Remaining", "4990"),
            ("X-RateLimit-Reset", "1900000000"))  # fmt: skip
@@ -152,3 +155,20 @@ def test_a_token_github_echoes_is_never_shown(fake_github):
     with pytest.raises(GitHubRequestError) as raised:
         factory(fake_github).client().graphql("query { x }")
     assert "test-token" not in str(raised.value)
+
+
+def test_the_fakes_answers_to_the_collectors_queries_fit_githubs_schema(fake_github):
+    add(fake_github, "acme/api", merged_pull(1), merged_pull(2))
+    statuses = [FakeStatus("in_progress", NOW - timedelta(hours=2)), FakeStatus("success", NOW - timedelta(hours=1))]
+    deployment = FakeDeployment(7, "a" * 40, "production", NOW - timedelta(hours=3), statuses)
+    fake_github.add_deployment("acme/api", deployment)
+    asks = [fetch_keys.ProbeAsk("acme/api", True, True)]
+    first_commits = fetch_keys.first_commits_query([("acme/api", 1), ("acme/api", 2)])
+    for query, variables in (
+        fetch_keys.probe_query(asks),
+        (fetch_keys.DEPLOYMENTS_QUERY, {"owner": "acme", "name": "api", "after": None}),
+        first_commits[:2],
+    ):
+        answer = post_graphql(fake_github, query, variables).json()
+        assert "errors" not in answer
+        assert_conforms_to_full_schema(query, variables, answer["data"])
