@@ -275,21 +275,32 @@ def _dispatch(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 def _teams_sync(settings: Settings, path: Path) -> int:
     from collector import store
-    from collector.membership import load_teams_file
+    from collector.membership import load_organisation
     from collector.migrate import assert_schema_current
-    from collector.sync import sync_teams
+    from collector.sync import sync_organisation
 
-    specs = load_teams_file(path)  # validated fully before the database is touched
+    org = load_organisation(path)  # validated fully before the database is touched
     engine = store.make_engine(settings.database_url)
     with _disposed(engine), store.database_errors("teams sync"):
         assert_schema_current(engine)
-        result = sync_teams(engine, specs)
+        result = sync_organisation(engine, org)
+    repositories, removed = result.repositories, result.repositories_removed
     print(
-        f"synced {counted(result.teams, 'team')}, {counted(result.memberships, 'membership')} "
-        f"({counted(result.teams_removed, 'team')} removed); "
-        f"{counted(result.metric_rows, 'attribution row')} recomputed"
+        f"synced {counted(result.teams, 'team')}, {counted(result.memberships, 'membership')}, "
+        f"{counted(repositories, 'repository', 'repositories')} ({counted(result.teams_removed, 'team')}, "
+        f"{counted(removed, 'repository', 'repositories')} removed); "
+        f"{counted(result.metric_rows, 'attribution row')} recomputed{_read_again(result.reset)}"
     )
     return 0
+
+
+def _read_again(reset: Sequence[tuple[str, str]], shown: int = 5) -> str:
+    """Which signals the next run reads again from the start, since their repository's rule changed."""
+    if not reset:
+        return ""
+    names = [f"{repository} {signal}" for repository, signal in reset[:shown]]
+    more = f" and {len(reset) - shown} more" if len(reset) > shown else ""
+    return f"; rule changed, read again by the next run: {', '.join(names)}{more}"
 
 
 def _report(settings: Settings, team: str | None, weeks: int, out: Path) -> int:

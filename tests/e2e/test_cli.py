@@ -368,4 +368,6 @@ def test_teams_sync_counts_in_plain_english(env, tmp_path):
         '{"teams": [{"name": "solo", "members": [{"github_username": "alice", "joined_at": "2024-01-01"}]}]}'
     )
     result = cli("teams", "sync", "--file", str(one), env=env)
-    assert result.stdout.startswith("synced 1 team, 1 membership (0 teams removed); 0 attribution rows recomputed")
+    assert result.stdout.startswith(
+        "synced 1 team, 1 membership, 0 repositories (0 teams, 0 repositories removed); 0 attribution rows recomputed"
+    )
