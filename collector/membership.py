@@ -454,12 +454,10 @@ def _incident_label(raw: Any, where: str) -> str:
         raise TeamsFileError(f'{where}: expected an object such as {{"label": "incident"}}')
     _reject_unknown_keys(raw, _INCIDENT_KEYS, where)
     label = raw.get("label", DEFAULT_INCIDENT_LABEL)
-    if not isinstance(label, str) or not label.strip() or not label.isprintable():
+    if not isinstance(label, str) or not label.strip() or not label.isprintable():  # a cut emoji is not printable
         raise TeamsFileError(f"{where}: label must be a label's name (not empty, no control characters)")
     if len(label) > MAX_LABEL_CHARS:
         raise TeamsFileError(f"{where}: label is longer than GitHub's {MAX_LABEL_CHARS} characters")
-    if not _storable(label):
-        raise TeamsFileError(f"{where}: label contains a lone surrogate (a cut emoji)")
     return label
 
 
