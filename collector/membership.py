@@ -372,11 +372,14 @@ def _repository(raw: Any, where: str, teams: Mapping[str, str]) -> RepositorySpe
     return RepositorySpec(name.lower(), tuple(parsed), source, pattern, workflow, label)
 
 
+_KINDS = {type(None): "nothing", bool: "true or false", int: "a number", Decimal: "a number", list: "a list"}
+
+
 def _what(value: Any) -> str:
     """A value from the file, quoted for a message: short text as is, anything else by its kind."""
     if isinstance(value, str):
         return repr(value) if len(value) <= 140 else f"a {len(value)}-character text"
-    return "nothing" if value is None else f"a JSON {type(value).__name__.replace('dict', 'object')}"
+    return _KINDS.get(type(value), "an object")
 
 
 def _owner(raw: Any, where: str, teams: Mapping[str, str]) -> OwnerSpec:

@@ -96,9 +96,11 @@ def _prepare(settings: Settings, engine: Engine, repositories: tuple[str, ...], 
         assert_schema_current(engine)
         if teams and settings.teams_file is not None:
             synced = sync_organisation(engine, load_organisation(settings.teams_file), force=False)
+            reset = [f"{repository} {signal}" for repository, signal in synced.reset]  # read again from the start
             log.info(
                 "teams synced",
-                extra={"teams": synced.teams, "repositories": synced.repositories, "reattributed": synced.reattributed},
+                extra={"teams": synced.teams, "repositories": synced.repositories, "reattributed": synced.reattributed}
+                | ({"signals_reset": reset} if reset else {}),
             )
         return store.stored_spellings(engine, repositories)
 

@@ -206,8 +206,9 @@ def test_an_unknown_key_in_an_entry_is_refused():
         ("-acme/api", "'-acme/api'"),
         ("", "''"),
         (None, "nothing"),
-        (42, "a JSON int"),
-        (["acme/api"], "a JSON list"),
+        (42, "a number"),
+        (["acme/api"], "a list"),
+        ({"owner": "acme"}, "an object"),
     ],
 )
 def test_a_name_must_be_owner_slash_name(name, shown):
@@ -239,7 +240,7 @@ def test_an_unknown_key_in_an_owner_is_refused():
     )
 
 
-@pytest.mark.parametrize(("team", "shown"), [("plattform", "'plattform'"), (None, "nothing"), (3, "a JSON int")])
+@pytest.mark.parametrize(("team", "shown"), [("plattform", "'plattform'"), (None, "nothing"), (3.5, "a number")])
 def test_an_owner_must_be_a_team_of_this_file(team, shown):
     reject(doc(repo(owners=[{"team": team}])), f"{AT}.owners[0]: team must name a team of this file, got {shown}")
 
@@ -398,7 +399,7 @@ def test_source_workflow_needs_its_workflow():
         ("deploy.YML", "workflow must be a file name ending in .yml or .yaml, or an id, got 'deploy.YML'"),
         (".yml", "workflow must be a file name ending in .yml or .yaml, or an id, got '.yml'"),
         ("de\nploy.yml", "workflow must be a file name ending in .yml or .yaml, or an id, got 'de\\nploy.yml'"),
-        (True, "workflow must be a file name ending in .yml or .yaml, or an id, got a JSON bool"),
+        (True, "workflow must be a file name ending in .yml or .yaml, or an id, got true or false"),
         (0, "workflow id must be a positive number, got 0"),
         (-4, "workflow id must be a positive number, got -4"),
         (2**63, f"workflow id must be a positive number, got {2**63}"),
