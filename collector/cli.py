@@ -67,6 +67,12 @@ teams file (JSON; UTF-8 with or without BOM, or UTF-16 as Windows Notepad saves 
   allocation_weight  in (0, 1], at most 4 decimals (default 1); a person's weights never sum past 1
   joined_at          an ISO-8601 date or datetime; UTC unless it carries an offset
   left_at            optional, the same format; exclusive, after joined_at
+  repositories       optional, beside "teams": who owns each repository (shares over time), how it
+                     deploys and which label marks its incidents, e.g.
+  "repositories": [{"name": "acme/api", "owners": [{"team": "platform", "share": 1, "from": "2025-01-01"}],
+                    "deployments": {"source": "deployments", "environment": "^(prod|production)$"},
+                    "incidents": {"label": "incident"}}]
+                     (every key and default: docs/configuration.md, "The teams file")
 """
 RUN_NOTES = """\
 --since DATE: 2025-01-01 (midnight UTC) or 2025-01-01T09:30:00+02:00 (UTC when no offset is given).
@@ -118,8 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync = teams_sub.add_parser(
         "sync",
         help="load a teams file and re-attribute every stored PR",
-        description="Make the stored teams and memberships those of a teams file, and credit every stored pull "
-        "request again.\nThe whole file is checked first: a file with any mistake changes nothing.",
+        description="Make the stored teams, memberships and repositories those of a teams file, and credit every "
+        "stored pull request again.\nThe whole file is checked first: a file with any mistake changes nothing.",
         epilog=TEAMS_FILE_FORMAT + "\n" + _settings(DATABASE_SETTINGS),
     )
     sync.add_argument("--file", required=True, type=_path, help="the teams file")

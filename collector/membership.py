@@ -102,17 +102,7 @@ def parse_organisation(text: str, *, source: str = "teams file") -> Organisation
     document = _json(text, source)
     problems = _check_top_level(document, source)
     teams = tuple(_each(document["teams"], _team, lambda i: f"{source}: teams[{i}]", problems))
-    repositories: tuple[RepositorySpec, ...] = ()
-    if isinstance(document.get("repositories", []), list):
-        declared = _declared_teams(document["teams"])
-        repositories = tuple(
-            _each(
-                document.get("repositories", []),
-                lambda raw, where: _repository(raw, where, declared),
-                lambda i: f"{source}: repositories[{i}]",
-                problems,
-            )
-        )
+    repositories = tuple(_repositories(document, source, problems))
     if problems:  # every mistake at once, rather than one per attempt
         raise TeamsFileError(_all_of(problems, source))
     _check_unique_names(teams, source)
@@ -343,6 +333,15 @@ def _check_total_weight(teams: Iterable[TeamSpec], source: str) -> None:
 # ---------------------------------------------------------------- repositories
 
 
+def _repositories(document: dict[str, Any], source: str, problems: list[str]) -> list[RepositorySpec]:
+    entries = document.get("repositories", [])
+    if not isinstance(entries, list):
+        return []  # _check_top_level said so
+    declared = _declared_teams(document["teams"])
+    parse = partial(_repository, teams=declared)
+    return _each(entries, parse, lambda i: f"{source}: repositories[{i}]", problems)
+
+
 def _declared_teams(raw_teams: list[Any]) -> dict[str, str]:
     """``lower-case name -> name`` of every team the file names, even one with other mistakes: an owner
     naming it is then not reported as naming an unknown team."""
@@ -363,7 +362,7 @@ def _repository(raw: Any, where: str, teams: Mapping[str, str]) -> RepositorySpe
     if not isinstance(owners, list):
         problems.append(f"{where}: owners must be a list")
         owners = []
-    parsed = _each(owners, lambda o, at: _owner(o, at, teams), lambda j: f"{where}.owners[{j}]", problems)
+    parsed = _each(owners, partial(_owner, teams=teams), lambda j: f"{where}.owners[{j}]", problems)
     rule = _gather(lambda: _deploy_rule(raw.get("deployments", {}), f"{where}.deployments"), problems)
     label = _gather(lambda: _incident_label(raw.get("incidents", {}), f"{where}.incidents"), problems)
     if problems or rule is None or label is None:
@@ -438,11 +437,11 @@ def _environment_pattern(raw: Any, where: str) -> str:
 
 def _workflow(raw: Any, where: str) -> str:
     """A workflow's file name (``deploy.yml``, as in .github/workflows/) or its numeric id, as text."""
-    if isinstance(raw, str) and raw.isascii() and raw.isdigit():
-        raw = int(raw)
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_WORKFLOW_ID)):
+        raw = int(raw)  # an id written as text; a longer one is no id (and int() refuses 4,300 digits)
     if isinstance(raw, int) and not isinstance(raw, bool):
         if not 0 < raw <= MAX_WORKFLOW_ID:
-            raise TeamsFileError(f"{where}: workflow id must be a positive number, got {raw}")
+            raise TeamsFileError(f"{where}: workflow id must be from 1 to {MAX_WORKFLOW_ID}, got {raw}")
         return str(raw)
     if isinstance(raw, str) and len(raw) <= 255 and raw.isprintable() and _WORKFLOW_FILE.fullmatch(raw):
         return raw

@@ -18,7 +18,7 @@ from collector.config import Settings, load_settings, normalize_database_url
 from collector.errors import ConfigError, TeamsFileError
 from collector.membership import decode_teams_file, parse_instant, parse_organisation, parse_teams
 from collector.models import Organisation, OwnerSpec
-from tests.strategies import closed_database_urls, environments, owners, teams_documents
+from tests.strategies import closed_database_urls, environments, json_values, owners, teams_documents
 
 
 def outcome(read, *args):
@@ -160,3 +160,15 @@ def test_any_environment_is_a_pattern_python_compiles_or_one_line(environment):
             re.compile(pattern, re.IGNORECASE)
     else:
         assert "environment" in result[1]
+
+
+@given(st.one_of(st.text(max_size=30), st.integers(), st.text("0123456789", min_size=15, max_size=25), json_values))
+def test_any_workflow_is_a_file_name_or_an_id_or_one_line(workflow):
+    deployments = {"source": "workflow", "workflow": workflow}
+    result = outcome(
+        parse_organisation, json.dumps({"teams": [], "repositories": [{"name": "a/b", "deployments": deployments}]})
+    )
+    if isinstance(result, Organisation):
+        stored = result.repositories[0].workflow
+        assert stored is not None
+        assert (stored.endswith((".yml", ".yaml")) and "/" not in stored) or 0 < int(stored) < 2**63

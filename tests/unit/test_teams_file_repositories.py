@@ -400,9 +400,10 @@ def test_source_workflow_needs_its_workflow():
         (".yml", "workflow must be a file name ending in .yml or .yaml, or an id, got '.yml'"),
         ("de\nploy.yml", "workflow must be a file name ending in .yml or .yaml, or an id, got 'de\\nploy.yml'"),
         (True, "workflow must be a file name ending in .yml or .yaml, or an id, got true or false"),
-        (0, "workflow id must be a positive number, got 0"),
-        (-4, "workflow id must be a positive number, got -4"),
-        (2**63, f"workflow id must be a positive number, got {2**63}"),
+        (0, f"workflow id must be from 1 to {2**63 - 1}, got 0"),
+        (-4, f"workflow id must be from 1 to {2**63 - 1}, got -4"),
+        (2**63, f"workflow id must be from 1 to {2**63 - 1}, got {2**63}"),
+        ("9" * 5000, "workflow must be a file name ending in .yml or .yaml, or an id, got a 5000-character text"),
     ],
 )  # fmt: skip
 def test_a_workflow_is_a_file_name_or_a_numeric_id(workflow, message):
