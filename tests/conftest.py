@@ -23,6 +23,11 @@ DATA_TABLES = (
     "collector_runs",
     "quarantined_prs",
     "api_keys",
+    "repositories",
+    "repository_owners",
+    "deployments",
+    "incidents",
+    "signal_state",
 )
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 

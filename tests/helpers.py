@@ -14,9 +14,9 @@ from sqlalchemy import Engine, text
 from collector.config import Settings
 from collector.deadline import Deadline
 from collector.github_api import GitHubClientFactory, RetryPolicy
-from collector.membership import parse_teams
+from collector.membership import parse_organisation
 from collector.pipeline import RunResult, run
-from collector.sync import TeamSyncResult, sync_teams
+from collector.sync import TeamSyncResult, sync_organisation
 from collector.testing.fake_github import FakeGitHub, FakePull
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def member(login: str, joined: str = "2020-01-01", left: str | None = None, weig
 
 
 def sync(engine: Engine, document: dict[str, Any]) -> TeamSyncResult:
-    return sync_teams(engine, parse_teams(json.dumps(document)))
+    return sync_organisation(engine, parse_organisation(json.dumps(document)))
 
 
 def write_json(path: Path, document: dict[str, Any]) -> Path:
