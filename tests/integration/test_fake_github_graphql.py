@@ -208,6 +208,14 @@ def test_deployments_page_with_cursors_that_survive_new_deployments(fake):
     first = answered(fake, DEPLOYMENTS, {**VARIABLES, "first": 2})["repository"]["deployments"]
     assert [d["databaseId"] for d in first["nodes"]] == [5, 4] and first["totalCount"] == 5
     assert first["pageInfo"]["hasNextPage"] is True and first["pageInfo"]["hasPreviousPage"] is False
+    edges = """query($after: String) { repository(owner: "acme", name: "api") {
+        deployments(first: 2, after: $after, orderBy: {field: CREATED_AT, direction: DESC}) {
+          pageInfo { endCursor } edges { cursor node { databaseId } } } } }"""
+    paged = answered(fake, edges)["repository"]["deployments"]
+    assert [e["node"]["databaseId"] for e in paged["edges"]] == [5, 4]
+    assert paged["edges"][-1]["cursor"] == paged["pageInfo"]["endCursor"] == first["pageInfo"]["endCursor"]
+    following = answered(fake, edges, {"after": paged["edges"][0]["cursor"]})["repository"]["deployments"]
+    assert [e["node"]["databaseId"] for e in following["edges"]] == [4, 3]  # any edge's cursor pages on
     fake.add_deployment(REPO, deployment(6, NOW))  # newer than the whole walk: must not shift it
     after = first["pageInfo"]["endCursor"]
     second = answered(fake, DEPLOYMENTS, {**VARIABLES, "first": 2, "after": after})["repository"]["deployments"]
