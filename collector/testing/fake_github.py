@@ -769,10 +769,11 @@ class _Handler(BaseHTTPRequestHandler):
             length = self.headers.get("Content-Length", "0")
             body = self.rfile.read(int(length) if length.isdigit() else 0)
             path = urlsplit(self.path).path
+            # GitHub Enterprise Server answers REST under /api/v3 and GraphQL at /api/graphql.
+            if path == fake.prefix.removesuffix("/v3") + "/graphql":
+                return self._graphql(fake, body, "/graphql")
             if fake.prefix:
                 path = path[len(fake.prefix) :] if path.startswith(fake.prefix + "/") else ""
-            if path == "/graphql":
-                return self._graphql(fake, body, path)
             match = re.fullmatch(r"/app/installations/(\d{1,18})/access_tokens", path)
             fault = fake._take_fault(path, "")
             if fault is not None:

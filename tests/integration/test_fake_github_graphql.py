@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import requests
+from github import Auth, Github
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
@@ -17,7 +18,7 @@ from graphql import (
     validate_schema,
 )
 
-from collector.testing.fake_github import FakeDeployment, FakePull, FakeStatus, Fault
+from collector.testing.fake_github import FakeDeployment, FakeGitHub, FakePull, FakeStatus, Fault
 from collector.testing.fake_github_graphql import subset_schema
 from tests.github_schemas import (
     AUTH,
@@ -471,3 +472,15 @@ def test_a_spent_budget_is_refused_with_rate_limited(fake):
     assert fake.graphql_remaining == 29  # nothing charged for a refusal
     assert cost_of(fake, repositories(29, body)) == 29
     assert post_graphql(fake, "{ rateLimit { cost } }").headers["X-RateLimit-Remaining"] == "0"
+
+
+@pytest.mark.parametrize("prefix", ["", "/api/v3"])
+def test_pygithubs_requester_reaches_the_fake_graphql_as_it_reaches_githubs(prefix):
+    """PyGithub posts to {base}/graphql, and to /api/graphql for a GitHub Enterprise Server's /api/v3."""
+    with FakeGitHub(prefix=prefix) as served:
+        served.add_repo(REPO)
+        served.add_deployment(REPO, deployment(1, NOW, "success"))
+        requester = Github(auth=Auth.Token("test-token"), base_url=served.base_url).requester
+        headers, answer = requester.graphql_query(DEPLOYMENTS, VARIABLES)
+        assert deployments_of(answer["data"]) == [1] and headers["x-ratelimit-resource"] == "graphql"
+        assert [r.path for r in served.graphql_requests] == ["/graphql"]
