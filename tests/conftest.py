@@ -23,6 +23,10 @@ DATA_TABLES = (
     "collector_runs",
     "quarantined_prs",
     "api_keys",
+    "repositories",
+    "deployments",
+    "incidents",
+    "signal_state",
 )
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
