@@ -40,11 +40,11 @@ from collector import store
 from collector.attribute import attribute
 from collector.cursor import RepoState
 from collector.interrupts import interruptions_held, stop_signals_as_interrupt
-from collector.membership import MembershipIndex, parse_teams
+from collector.membership import MembershipIndex, parse_organisation
 from collector.migrate import upgrade_to_head
 from collector.models import PullRequest
 from collector.pipeline import WRITE_BATCH
-from collector.sync import sync_teams
+from collector.sync import sync_organisation
 from collector.testing.fake_github import FakeGitHub, FakePull
 from collector.testing.postgres import create_database, drop_database, postgres_server
 from collector.testing.sample_org import SampleOrg, generate_org, heavy_tail_sizes
@@ -517,9 +517,9 @@ def reattribution(engine: Engine, fake: FakeGitHub, documents: list[dict[str, An
     timings = []
     rows = 0
     for i in range(repeats * 2):
-        specs = parse_teams(json.dumps(documents[i % 2]))
+        org = parse_organisation(json.dumps(documents[i % 2]))
         started = time.perf_counter()
-        rows = sync_teams(engine, specs).metric_rows
+        rows = sync_organisation(engine, org).metric_rows
         timings.append(time.perf_counter() - started)
     return {"seconds": median(timings), "metric_rows": rows, "github_requests": len(fake.requests)}
 

@@ -67,6 +67,12 @@ teams file (JSON; UTF-8 with or without BOM, or UTF-16 as Windows Notepad saves 
   allocation_weight  in (0, 1], at most 4 decimals (default 1); a person's weights never sum past 1
   joined_at          an ISO-8601 date or datetime; UTC unless it carries an offset
   left_at            optional, the same format; exclusive, after joined_at
+  repositories       optional, beside "teams": who owns each repository (shares over time), how it
+                     deploys and which label marks its incidents, e.g.
+  "repositories": [{"name": "acme/api", "owners": [{"team": "platform", "share": 1, "from": "2025-01-01"}],
+                    "deployments": {"source": "deployments", "environment": "^(prod|production)$"},
+                    "incidents": {"label": "incident"}}]
+                     (every key and default: docs/configuration.md, "The teams file")
 """
 RUN_NOTES = """\
 --since DATE: 2025-01-01 (midnight UTC) or 2025-01-01T09:30:00+02:00 (UTC when no offset is given).
@@ -118,8 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync = teams_sub.add_parser(
         "sync",
         help="load a teams file and re-attribute every stored PR",
-        description="Make the stored teams and memberships those of a teams file, and credit every stored pull "
-        "request again.\nThe whole file is checked first: a file with any mistake changes nothing.",
+        description="Make the stored teams, memberships and repositories those of a teams file, and credit every "
+        "stored pull request again.\nThe whole file is checked first: a file with any mistake changes nothing.",
         epilog=TEAMS_FILE_FORMAT + "\n" + _settings(DATABASE_SETTINGS),
     )
     sync.add_argument("--file", required=True, type=_path, help="the teams file")
@@ -275,21 +281,32 @@ def _dispatch(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 def _teams_sync(settings: Settings, path: Path) -> int:
     from collector import store
-    from collector.membership import load_teams_file
+    from collector.membership import load_organisation
     from collector.migrate import assert_schema_current
-    from collector.sync import sync_teams
+    from collector.sync import sync_organisation
 
-    specs = load_teams_file(path)  # validated fully before the database is touched
+    org = load_organisation(path)  # validated fully before the database is touched
     engine = store.make_engine(settings.database_url)
     with _disposed(engine), store.database_errors("teams sync"):
         assert_schema_current(engine)
-        result = sync_teams(engine, specs)
+        result = sync_organisation(engine, org)
+    repositories, removed = result.repositories, result.repositories_removed
     print(
-        f"synced {counted(result.teams, 'team')}, {counted(result.memberships, 'membership')} "
-        f"({counted(result.teams_removed, 'team')} removed); "
-        f"{counted(result.metric_rows, 'attribution row')} recomputed"
+        f"synced {counted(result.teams, 'team')}, {counted(result.memberships, 'membership')}, "
+        f"{counted(repositories, 'repository', 'repositories')} ({counted(result.teams_removed, 'team')}, "
+        f"{counted(removed, 'repository', 'repositories')} removed); "
+        f"{counted(result.metric_rows, 'attribution row')} recomputed{_read_again(result.reset)}"
     )
     return 0
+
+
+def _read_again(reset: Sequence[tuple[str, str]], shown: int = 5) -> str:
+    """Which signals the next run reads again from the start, since their repository's rule changed."""
+    if not reset:
+        return ""
+    names = [f"{repository} {signal}" for repository, signal in reset[:shown]]
+    more = f" and {len(reset) - shown} more" if len(reset) > shown else ""
+    return f"; rule changed, read again by the next run: {', '.join(names)}{more}"
 
 
 def _report(settings: Settings, team: str | None, weeks: int, out: Path) -> int:

@@ -373,6 +373,11 @@ def parse_repositories(raw: str) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
+def is_repository_name(name: str) -> bool:
+    """Whether ``name`` is owner/name as GitHub spells a repository (as REPOSITORIES requires)."""
+    return _REPO_RE.fullmatch(name) is not None
+
+
 def _not_a_repository(entry: str) -> str:
     url = _REPO_URL_RE.match(entry)  # a repository's URL, pasted whole
     if url is not None:

@@ -15,11 +15,11 @@ from collector.errors import LockTakenError, RunFailedError
 from collector.events import parse_event, within_scope
 from collector.github_api import GitHubClientFactory
 from collector.logs import configure_logging, request_id_var
-from collector.membership import load_teams_file
+from collector.membership import load_organisation
 from collector.metrics import publish_run_metrics
 from collector.migrate import assert_schema_current
 from collector.pipeline import RunResult, run
-from collector.sync import sync_teams
+from collector.sync import sync_organisation
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -70,12 +70,12 @@ def _wait_seconds(result: RunResult) -> int:
 def _teams_sync(settings: Settings) -> dict[str, Any]:
     if settings.teams_file is None:
         return {"skipped": "TEAMS_FILE is not set"}
-    specs = load_teams_file(settings.teams_file)  # validated fully before the database is touched
+    org = load_organisation(settings.teams_file)  # validated fully before the database is touched
     engine = engine_for(settings)
     with store.database_errors("teams sync"):
         assert_schema_current(engine)
-        synced = sync_teams(engine, specs)
-    return {"teams": synced.teams, "memberships": synced.memberships}
+        synced = sync_organisation(engine, org)
+    return {"teams": synced.teams, "memberships": synced.memberships, "repositories": synced.repositories}
 
 
 def engine_for(settings: Settings) -> Engine:

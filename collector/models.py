@@ -120,6 +120,14 @@ class RepositorySpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Organisation:
+    """The teams file as a whole: its teams and the repositories they own."""
+
+    teams: tuple[TeamSpec, ...]
+    repositories: tuple[RepositorySpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Deployment:
     """One deployment as GitHub reports it: a Deployment, a successful workflow run or a published release."""
 

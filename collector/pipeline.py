@@ -20,10 +20,10 @@ from collector.errors import CollectorError, GitHubAuthError, GitHubUnavailableE
 from collector.fetch import find_page, read_page, read_pull
 from collector.github_api import BudgetSpent, GitHubClientFactory, GitHubRequestError, RunMustStop
 from collector.ledger import KeysCounts, RepoOutcome, RunResult, recorded_run
-from collector.membership import MembershipIndex, load_teams_file
+from collector.membership import MembershipIndex, load_organisation
 from collector.migrate import assert_schema_current
 from collector.models import Refusal
-from collector.sync import sync_teams
+from collector.sync import sync_organisation
 
 if TYPE_CHECKING:
     import uuid
@@ -97,8 +97,13 @@ def _prepare(settings: Settings, engine: Engine, repositories: tuple[str, ...], 
     with store.database_errors("database"):
         assert_schema_current(engine)
         if teams and settings.teams_file is not None:
-            synced = sync_teams(engine, load_teams_file(settings.teams_file), force=False)
-            log.info("teams synced", extra={"teams": synced.teams, "reattributed": synced.reattributed})
+            synced = sync_organisation(engine, load_organisation(settings.teams_file), force=False)
+            reset = [f"{repository} {signal}" for repository, signal in synced.reset]  # read again from the start
+            log.info(
+                "teams synced",
+                extra={"teams": synced.teams, "repositories": synced.repositories, "reattributed": synced.reattributed}
+                | ({"signals_reset": reset} if reset else {}),
+            )
         return store.stored_spellings(engine, repositories)
 
 

@@ -17,14 +17,19 @@ from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponen
 
 from collector.cursor import RepoState, Sweep
 from collector.errors import DatabaseError, LockTakenError
-from collector.models import Membership, MetricRow, PullRequest, Refusal, TeamSpec
+from collector.models import Membership, MetricRow, OwnerSpec, PullRequest, Refusal, RepositorySpec, TeamSpec
 from collector.schema import (
     collector_locks,
     collector_runs,
     collector_state,
+    deployments,
+    incidents,
     pr_metrics,
     pull_requests,
     quarantined_prs,
+    repositories,
+    repository_owners,
+    signal_state,
     team_memberships,
     teams,
 )
@@ -461,6 +466,88 @@ def _sync_memberships(conn: Connection, spec: TeamSpec) -> bool:
         ],
     ).all()
     return bool(stale or written)
+
+
+# ---------------------------------------------------------------- repositories
+
+
+@dataclass(frozen=True, slots=True)
+class RepositoriesWrite:
+    repositories: int
+    removed: int
+
+
+def load_repositories(conn: Connection) -> list[RepositorySpec]:
+    """The stored repositories with their owners (team by name), as the file that was synced last said."""
+    r, o = repositories.c, repository_owners.c
+    owners: dict[str, list[OwnerSpec]] = {}
+    for row in conn.execute(
+        select(o.repository, teams.c.name, o.share, o.owned_from, o.owned_until).join(teams, teams.c.id == o.team_id)
+    ):
+        owners.setdefault(row.repository, []).append(OwnerSpec(row.name, row.share, row.owned_from, row.owned_until))
+    rows = conn.execute(select(r.name, r.deploy_source, r.environment_pattern, r.workflow, r.incident_label))
+    return [RepositorySpec(row.name, tuple(owners.get(row.name, ())), *row[1:]) for row in rows]
+
+
+def write_repositories(conn: Connection, specs: Sequence[RepositorySpec]) -> RepositoriesWrite:
+    """Make repositories and their owners equal to the file, inside write_teams' transaction (its lock held,
+    its teams written). The facts of a repository left out of the file stay."""
+    r = repositories.c
+    removed = conn.execute(delete(repositories).where(r.name.not_in([s.name for s in specs]))).rowcount  # cascades
+    if specs:
+        stmt = insert(repositories)
+        rule = ("deploy_source", "environment_pattern", "workflow", "incident_label")
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["name"],
+                set_={**{c: stmt.excluded[c] for c in rule}, "updated_at": func.now()},
+                where=tuple_(*[r[c] for c in rule]).is_distinct_from(tuple_(*[stmt.excluded[c] for c in rule])),
+            ),
+            [{"name": s.name, **{c: getattr(s, c) for c in rule}} for s in specs],
+        )
+    _sync_owners(conn, specs)
+    return RepositoriesWrite(len(specs), int(removed or 0))
+
+
+def _sync_owners(conn: Connection, specs: Sequence[RepositorySpec]) -> None:
+    """Unchanged owners keep their id, like memberships."""
+    o = repository_owners.c
+    team_ids: dict[str, int] = dict(conn.execute(select(teams.c.name, teams.c.id)).all())
+    wanted = {(s.name, team_ids[x.team], x.owned_from): (x.share, x.owned_until) for s in specs for x in s.owners}
+    existing = conn.execute(select(o.id, o.repository, o.team_id, o.owned_from)).all()
+    stale = [row.id for row in existing if (row.repository, row.team_id, row.owned_from) not in wanted]
+    if stale:
+        conn.execute(delete(repository_owners).where(o.id.in_(stale)))
+    if not wanted:
+        return
+    stmt = insert(repository_owners)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["repository", "team_id", "owned_from"],
+            set_={"share": stmt.excluded.share, "owned_until": stmt.excluded.owned_until},
+            where=tuple_(o.share, o.owned_until).is_distinct_from(
+                tuple_(stmt.excluded.share, stmt.excluded.owned_until)
+            ),
+        ),
+        [
+            {"repository": name, "team_id": team_id, "owned_from": since, "share": share, "owned_until": until}
+            for (name, team_id, since), (share, until) in wanted.items()
+        ],
+    )
+
+
+def reset_signals(conn: Connection, resets: Iterable[tuple[str, str]]) -> None:
+    """Forget what was collected for ``(repository, signal)``: its facts and its collection state, so the
+    next run reads the signal again from the start."""
+    for repository, signal in resets:
+        if signal == "incidents":
+            conn.execute(delete(incidents).where(incidents.c.repository == repository))
+        else:
+            d = deployments.c
+            conn.execute(delete(deployments).where(d.repository == repository, d.source == signal))
+        conn.execute(
+            delete(signal_state).where(signal_state.c.repository == repository, signal_state.c.signal == signal)
+        )
 
 
 def merged_prs(conn: Connection) -> Iterator[list[PullRequest]]:

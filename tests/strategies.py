@@ -190,7 +190,47 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
     max_leaves=10,
 )
-teams_documents = mostly(st.fixed_dictionaries({"teams": st.lists(teams, max_size=3)}), json_values)
+# Owners' instants from a few dates, so that intervals touch, nest and overlap often.
+OWNER_DATES = ["2024-01-01", "2024-07-01T00:00:00+00:00", "2025-01-01", "2026-01-01"]
+shares = st.sampled_from([1, 0.5, 0.25, 0.3333, 0.6667, 0.75])
+
+
+@st.composite
+def owners(draw: st.DrawFn) -> dict[str, Any]:
+    """An owner of a repository; its interval is mostly not empty (an empty one is refused before the rest)."""
+    owner: dict[str, Any] = {"team": draw(st.sampled_from(["platform", "data", "mobile", "Platform"]))}
+    if draw(st.booleans()):
+        owner["share"] = draw(shares)
+    start = draw(st.integers(-1, len(OWNER_DATES) - 1))  # -1: no "from", since always
+    if start >= 0:
+        owner["from"] = OWNER_DATES[start]
+    end = draw(mostly(st.integers(start + 1, len(OWNER_DATES)), st.integers(0, len(OWNER_DATES))))
+    if end < len(OWNER_DATES):
+        owner["until"] = OWNER_DATES[end]
+    return owner
+
+
+deploy_rules = st.one_of(
+    st.fixed_dictionaries({}, optional={"source": st.just("deployments"), "environment": st.text(max_size=12)}),
+    st.fixed_dictionaries(
+        {"source": st.just("workflow"), "workflow": st.sampled_from(["deploy.yml", "d.yaml", 7, "12", "a/b.yml"])}
+    ),
+    st.fixed_dictionaries({"source": st.sampled_from(["releases", "merges", "tags"])}),
+)
+repositories = st.fixed_dictionaries(
+    {"name": mostly(st.sampled_from(["acme/api", "ACME/api", "acme/web"]), st.text(max_size=10))},
+    optional={
+        "owners": st.lists(owners(), max_size=3),
+        "deployments": mostly(deploy_rules, json_values),
+        "incidents": st.fixed_dictionaries({}, optional={"label": mostly(st.just("incident"), st.text(max_size=60))}),
+    },
+)
+teams_documents = mostly(
+    st.fixed_dictionaries(
+        {"teams": st.lists(teams, max_size=3)}, optional={"repositories": st.lists(repositories, max_size=3)}
+    ),
+    json_values,
+)
 # What editors save: UTF-8 with or without BOM, UTF-16/32 (Notepad's "Unicode"), or a legacy code page.
 ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32"]
 LEGACY = ["cp1252", "latin-1"]

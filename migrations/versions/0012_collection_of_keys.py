@@ -5,7 +5,7 @@ apart from REST's requests). ``signal_state`` gains ``covered_since``: every fac
 then up to the watermark is stored, so a run that wants more history reads it, and only then.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-30
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -368,4 +368,62 @@ def test_teams_sync_counts_in_plain_english(env, tmp_path):
         '{"teams": [{"name": "solo", "members": [{"github_username": "alice", "joined_at": "2024-01-01"}]}]}'
     )
     result = cli("teams", "sync", "--file", str(one), env=env)
-    assert result.stdout.startswith("synced 1 team, 1 membership (0 teams removed); 0 attribution rows recomputed")
+    assert result.stdout.startswith(
+        "synced 1 team, 1 membership, 0 repositories (0 teams, 0 repositories removed); 0 attribution rows recomputed"
+    )
+
+
+def test_teams_sync_says_how_many_repositories_and_which_signals_the_next_run_reads_again(env, tmp_path, engine):
+    path = tmp_path / "org.json"
+    document = team_doc(("platform", [member("alice")]))
+    write_json(path, {**document, "repositories": [{"name": "acme/api"}, {"name": "acme/web"}]})
+    result = cli("teams", "sync", "--file", str(path), env=env)
+    assert result.stdout == (
+        "synced 1 team, 1 membership, 2 repositories (0 teams, 0 repositories removed); 0 attribution rows recomputed\n"
+    )
+    changed = {"name": "acme/api", "deployments": {"source": "workflow", "workflow": "deploy.yml"}}
+    write_json(path, {**document, "repositories": [changed]})
+    result = cli("teams", "sync", "--file", str(path), env=env)
+    assert result.stdout == (
+        "synced 1 team, 1 membership, 1 repository (0 teams, 1 repository removed); 0 attribution rows recomputed; "
+        "rule changed, read again by the next run: acme/api deployments, acme/api workflow\n"
+    )
+    assert rows(engine, "SELECT name, deploy_source, workflow FROM repositories") == [
+        ("acme/api", "workflow", "deploy.yml")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("repositories", "message"),
+    [
+        (
+            [{"name": "acme/api", "owners": [{"team": "platform", "share": 0.6}, {"team": "data", "share": 0.6}]}],
+            "repository 'acme/api': its owners' shares sum to 1.2 > 1 from 1970-01-01T00:00:00Z",
+        ),
+        ([{"name": "acme/api", "owners": [{"team": "mobile"}]}], "team must name a team of this file, got 'mobile'"),
+        ([{"name": "acme/api", "deployments": {"environment": "(prod"}}], "is not a regular expression"),
+        ([{"name": "acme/api", "deployments": {"source": "ftp"}}], "source must be one of deployments, workflow"),
+        ([{"name": "acme/api", "colour": "red"}], "unknown key 'colour'"),
+    ],
+)
+def test_a_file_whose_repositories_break_a_rule_is_one_line_and_changes_nothing(
+    env, engine, teams_file, tmp_path, repositories, message
+):
+    good = json.loads(teams_file.read_text())
+    write_json(teams_file, {**good, "repositories": [{"name": "acme/api", "owners": [{"team": "platform"}]}]})
+    assert cli("teams", "sync", "--file", str(teams_file), env=env).returncode == 0
+    stored = ("teams", "team_memberships", "repositories", "repository_owners")
+    before = [rows(engine, f"SELECT * FROM {table} ORDER BY 1") for table in stored]
+    bad = write_json(tmp_path / "bad.json", {**good, "repositories": repositories})
+    result = cli("teams", "sync", "--file", str(bad), env=env)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+    assert [rows(engine, f"SELECT * FROM {table} ORDER BY 1") for table in stored] == before
+
+
+def test_an_unknown_top_level_key_is_refused_in_one_line(env, engine, tmp_path):
+    path = write_json(tmp_path / "teams.json", {**team_doc(("platform", [])), "repos": []})
+    result = cli("teams", "sync", "--file", str(path), env=env)
+    assert result.returncode == 2
+    assert result.stderr.endswith("unknown top-level key 'repos' (allowed: repositories, teams)\n")
+    assert rows(engine, "SELECT count(*) FROM teams") == [(0,)]

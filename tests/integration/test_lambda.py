@@ -261,7 +261,7 @@ def test_little_time_left_ends_partial_and_the_next_invocation_completes(lambda_
 
 
 def test_a_teams_sync_event_syncs_without_github(lambda_env, engine, fake_github):
-    assert handler.handler({"action": "teams-sync"}, FakeContext()) == {"teams": 2, "memberships": 2}
+    assert handler.handler({"action": "teams-sync"}, FakeContext()) == {"teams": 2, "memberships": 2, "repositories": 0}
     assert fake_github.requests == []
 
 

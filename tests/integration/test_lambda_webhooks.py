@@ -19,9 +19,9 @@ from collector import handler, store, webhook_handler, webhooks
 from collector.config import SecretsManagerCache
 from collector.errors import ConfigError, LockTakenError
 from collector.github_api import GitHubClientFactory
-from collector.membership import load_teams_file
+from collector.membership import load_organisation
 from collector.pipeline import run
-from collector.sync import sync_teams
+from collector.sync import sync_organisation
 from tests.helpers import FAST_RETRY, add, member, merged_pull, moto_server, rows, settings_for, team_doc, write_json
 from tests.integration.test_lambda import SCHEDULED, FakeContext, rds_secret_for
 
@@ -80,7 +80,7 @@ def stack(aws, engine, fake_github, tmp_path, monkeypatch):
     now = datetime.now(UTC)
     for repo in ("acme/api", "acme/web"):
         add(fake_github, repo, *[merged_pull(n, merged=now - timedelta(days=1, minutes=n)) for n in range(1, 4)])
-    sync_teams(engine, load_teams_file(teams))
+    sync_organisation(engine, load_organisation(teams))
     settings = settings_for(fake_github, engine, ["acme/api", "acme/web"])
     github = GitHubClientFactory(token="test-token", base_url=fake_github.base_url, policy=FAST_RETRY)
     assert run(settings, github=github, engine=engine, now=now - timedelta(minutes=10)).status == "success"

@@ -51,14 +51,14 @@ def test_a_run_refuses_at_once_while_the_teams_are_synced(engine, fake_github, t
 
 
 def test_a_teams_sync_waits_for_a_run_a_bounded_time_then_says_why(engine, team):
-    from collector.membership import parse_teams
-    from collector.sync import sync_teams
+    from collector.membership import parse_organisation
+    from collector.sync import sync_organisation
 
-    specs = parse_teams('{"teams": [{"name": "platform", "members": []}]}')
+    org = parse_organisation('{"teams": [{"name": "platform", "members": []}]}')
     waited = r"a collection run is in progress \(waited 0.2 s\)"
     with store.run_lock(engine, ["acme/api"]), pytest.raises(DatabaseError, match=waited):
-        sync_teams(engine, specs, wait=0.2)
-    assert sync_teams(engine, specs, wait=0.2).teams == 1  # the run ended: the sync goes through
+        sync_organisation(engine, org, wait=0.2)
+    assert sync_organisation(engine, org, wait=0.2).teams == 1  # the run ended: the sync goes through
 
 
 def test_an_analysts_login_can_neither_take_the_locks_nor_stall_a_run(engine, fake_github, team):

@@ -5,8 +5,6 @@ from datetime import timedelta
 import pytest
 
 from collector.errors import TeamsFileError
-from collector.membership import parse_teams
-from collector.sync import sync_teams
 from tests.helpers import NOW, collect, member, merged_pull, rows, snapshot, sync, team_doc
 
 
@@ -72,8 +70,7 @@ def test_a_bad_teams_file_changes_nothing(engine, fake_github):
         rows(engine, "SELECT * FROM teams"),
     )
     with pytest.raises(TeamsFileError):
-        sync_teams(engine, parse_teams('{"teams": [{"name": "x", "members": [{"github_username": "a", '
-                                       '"allocation_weight": 3, "joined_at": "2025-01-01"}]}]}'))  # fmt: skip
+        sync(engine, team_doc(("x", [member("a", weight=3)])))
     after = (
         snapshot(engine),
         rows(engine, "SELECT * FROM team_memberships"),
