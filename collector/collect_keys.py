@@ -93,7 +93,7 @@ class _Repository:
     spelling: str  # as the run and pull_requests name it
     wanted_since: datetime
     states: dict[Signal, SignalState]
-    fresh: frozenset[Signal]  # sources that start anew: never read, or read with another configuration
+    reconfigured: frozenset[Signal]  # sources read under another configuration: the next read replaces their rows
     branch: str | None  # the default branch, as stored PRs say
     pending_since: datetime | None  # its oldest recent deployment still pending
 
@@ -143,14 +143,16 @@ def _load(stage: Stage, spellings: Sequence[str], skipped: set[str]) -> dict[str
     pending = store_keys.oldest_pending(stage.engine, names, stage.now - keys.PENDING_WINDOW)
     repositories = {}
     for config in configs:
-        states, fresh = {}, set()
+        states, reconfigured = {}, set()
         for signal in config.signals:
-            states[signal], anew = keys.for_config(stored.get((config.name, signal)), keys.config_key(config, signal))
-            if anew:
-                fresh.add(signal)
+            key = keys.config_key(config, signal)
+            states[signal], changed = keys.for_config(stored.get((config.name, signal)), key)
+            if changed:
+                reconfigured.add(signal)
+        wanted = history.get(config.name, stage.default_since)
         repositories[config.name] = _Repository(
-            config, by_name[config.name], history.get(config.name, stage.default_since), states, frozenset(fresh),
-            branches.get(config.name), pending.get(config.name),
+            config, by_name[config.name], wanted, states, frozenset(reconfigured), branches.get(config.name),
+            pending.get(config.name),
         )  # fmt: skip
     return repositories
 
@@ -269,8 +271,9 @@ def _incidents(stage: Stage, result: KeysResult, repository: _Repository, probed
                                     read_at=read_at)  # fmt: skip
     new_state = replace(new_state, fingerprint=keys.with_answer(keys.config_key(repository.config, "incidents")))
     stage.check_lock()
-    fresh = "incidents" in repository.fresh
-    store_keys.save_incidents(stage.engine, repository.config.name, listing.incidents, new_state, replace_all=fresh)
+    replace_all = "incidents" in repository.reconfigured
+    store_keys.save_incidents(stage.engine, repository.config.name, listing.incidents, new_state,
+                              replace_all=replace_all)  # fmt: skip
     result.add(incidents=len(listing.incidents))
     _refused(result, listing.refused, "incident")
 
@@ -289,7 +292,7 @@ def _save(
 ) -> None:  # fmt: skip
     stage.check_lock()
     store_keys.save_deployments(stage.engine, repository.config.name, signal, kept, not_deployments, state,
-                                replace_all=signal in repository.fresh)  # fmt: skip
+                                replace_all=signal in repository.reconfigured)  # fmt: skip
     result.add(deployments=len(kept))
     _refused(result, refused, "deployment")
 

@@ -176,8 +176,12 @@ def with_answer(key: str, answer: str = "") -> str:
 
 
 def for_config(state: SignalState | None, key: str) -> tuple[SignalState, bool]:
-    """The state to go on from, and whether it starts anew: never read, or read for another configuration."""
-    if state is None or state.fingerprint is None or state.fingerprint.partition("\n")[0] != key:
+    """The state to go on from, and whether what is stored was read under another configuration (its rows
+    are then replaced by the next read). A source never read starts anew too, its rows kept: none were
+    collected (the teams sync's reset removes a source's rows with its state)."""
+    if state is None:
+        return SignalState(), False
+    if state.fingerprint is None or state.fingerprint.partition("\n")[0] != key:
         return SignalState(), True
     return state, False
 

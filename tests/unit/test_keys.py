@@ -167,7 +167,7 @@ def test_a_state_read_with_another_configuration_starts_anew():
     assert keys.for_config(stored, key) == (stored, False)
     other = keys.config_key(config(environment_pattern="^production$"), "deployments")
     assert keys.for_config(stored, other) == (SignalState(), True)
-    assert keys.for_config(None, key) == (SignalState(), True)
+    assert keys.for_config(None, key) == (SignalState(), False)  # never read: nothing of it to replace
 
 
 def test_the_configuration_key_names_the_setting_of_each_source():
