@@ -21,7 +21,7 @@ from collector.testing.fake_github import (
     FakeWorkflowRun,
     Fault,
 )
-from tests.helpers import FAST_RETRY, NOW, add, collect, merged_pull, rows, settings_for
+from tests.helpers import FAST_RETRY, NOW, add, collect, member, merged_pull, rows, settings_for, sync, team_doc
 
 DEFAULT_PATTERN = "^(prod|production)$"
 LATER = NOW + timedelta(hours=4)
@@ -514,3 +514,17 @@ def test_pr_keeps_its_body_out_of_the_tables(engine, api):
     collect(engine, api, ["acme/api"])
     dump = rows(engine, "SELECT row_to_json(p)::text FROM pull_requests p")
     assert "secret plans" not in dump[0][0] and '"reverts_number":9' in dump[0][0]
+
+
+def test_from_the_teams_file_to_the_four_keys_views(engine, fake_github):
+    """The repositories of a synced teams file are collected, and the views credit their owners."""
+    sync(engine, {**team_doc(("platform", [member("alice")])), "repositories": [
+        {"name": "Acme/API", "owners": [{"team": "platform"}], "deployments": {"source": "deployments"},
+         "incidents": {"label": "incident"}}]})  # fmt: skip
+    add(fake_github, "Acme/API", merged_pull(1, merged=hours_ago(30)))
+    fake_github.add_deployment("acme/api", deployment(1, hours_ago(20), ("success", 1)))
+    fake_github.add_issue("acme/api", incident(1, hours_ago(10), closed=hours_ago(9), body="root cause: #1"))
+    result = collect(engine, fake_github, ["Acme/API"])
+    assert result.status == "success"
+    assert (result.keys.deployments, result.keys.incidents, result.keys.first_commits) == (1, 1, 1)
+    assert rows(engine, "SELECT team_name, deployments FROM view_dora_deployment_frequency") == [("platform", 1)]
