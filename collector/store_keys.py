@@ -168,12 +168,6 @@ def save_incidents(
 
 
 @transient_db_retry
-def save_state(engine: Engine, repository: str, signal: Signal, state: SignalState) -> None:
-    with engine.begin() as conn:
-        _save_state(conn, repository, signal, state)
-
-
-@transient_db_retry
 def save_first_commits(engine: Engine, found: Mapping[tuple[str, int], datetime | None], read_at: datetime) -> None:
     """Each PR's first commit's authored time (None: GitHub has no such PR, or no time we believe), and that it
     was asked for: it is not asked again."""
