@@ -73,9 +73,10 @@ class LeadTime(_Strict):
 
 # What every key of a month has, in this order: value, unit, band, low_sample, n; then what its view adds.
 KeyBand = Annotated[
-    Literal["elite", "high", "medium", "low"] | None,
-    Field(description="The value's band by the report of report_year (dora_band()); null when value is."),
-]
+    str | None,
+    Field(description="The value's band by the report of report_year (dora_band()), as that report names it: "
+          "elite, high, medium or low in 2021-2024's; null when value is."),
+]  # fmt: skip
 LowSample = Annotated[
     bool | None,
     Field(description="n below analytics_settings.low_sample_min_prs (5): grey it out. Null when the month has "
