@@ -92,6 +92,18 @@ pull_requests = Table(
         "merged_at",
         postgresql_where=text("merged_at IS NOT NULL AND first_commit_read_at IS NULL"),
     ),
+    # The four keys' views (migration 0011): what a deployment shipped (merges into the default branch by
+    # repository, in lower case like repositories.name, and time), an incident's root-cause PR, and reverts.
+    Index(
+        "ix_pull_requests_repository_merged",
+        text("lower(repository)"),
+        "merged_at",
+        postgresql_where=text("merged_at IS NOT NULL AND base_ref = default_branch"),
+    ),
+    Index("ix_pull_requests_repository_number", text("lower(repository)"), "number"),
+    Index(
+        "ix_pull_requests_reverts", "repository", "reverts_number", postgresql_where=text("reverts_number IS NOT NULL")
+    ),
 )
 
 pr_metrics = Table(
@@ -344,4 +356,37 @@ signal_state = Table(
     ),
     comment="Per repository and source of the four keys: what is collected up to (watermark), the first "
     "page's ETag, and the last GraphQL probe's answer (fingerprint): the same answer means nothing new.",
+)
+
+dora_benchmarks = Table(
+    "dora_benchmarks",
+    metadata,
+    Column("report_year", Integer, nullable=False),
+    Column("metric", Text, nullable=False),
+    Column("band", Text, nullable=False),
+    Column("rank", Integer, nullable=False),  # 1: the report's best band for the key
+    Column("threshold", Numeric),  # null: the report's lowest band, which takes the rest
+    Column("unit", Text, nullable=False),
+    Column("wording", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    PrimaryKeyConstraint("report_year", "metric", "band"),
+    UniqueConstraint("report_year", "metric", "rank"),
+    CheckConstraint(
+        "metric IN ('deployment_frequency', 'change_lead_time', 'change_failure_rate', 'time_to_restore')",
+        name="ck_dora_benchmarks_metric",
+    ),
+    CheckConstraint(
+        "unit = CASE metric WHEN 'deployment_frequency' THEN 'deployments per week' "
+        "WHEN 'change_failure_rate' THEN 'fraction' ELSE 'hours' END",
+        name="ck_dora_benchmarks_unit",
+    ),
+    CheckConstraint("rank >= 1", name="ck_dora_benchmarks_rank"),
+    CheckConstraint(
+        "threshold >= 0 AND (metric <> 'change_failure_rate' OR threshold <= 1)", name="ck_dora_benchmarks_threshold"
+    ),
+    Index(
+        "uq_dora_benchmarks_lowest", "report_year", "metric", unique=True, postgresql_where=text("threshold IS NULL")
+    ),
+    comment="The performance bands of the State of DevOps reports: per report year, key and band, the report's "
+    "wording, our numeric reading of its threshold (null: the lowest band) and the report cited.",
 )

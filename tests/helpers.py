@@ -23,6 +23,22 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+# Migration 0011's views, all granted to dora_reader.
+FOUR_KEYS_VIEWS = (
+    "view_dora_benchmarks",
+    "view_dora_deployments",
+    "view_dora_failed_deployments",
+    "view_dora_deployment_attribution",
+    "view_dora_deployment_frequency",
+    "view_dora_change_failure_rate",
+    "view_dora_change_attribution",
+    "view_dora_change_lead_time",
+    "view_dora_undeployed_prs",
+    "view_dora_incident_attribution",
+    "view_dora_time_to_restore",
+    "view_dora_unowned_repositories",
+    "view_dora_summary",
+)
 FAST_RETRY = RetryPolicy(backoff=0.01, max_backoff=0.05, secondary_default_wait=0.05, deadline_margin=0.0)
 
 

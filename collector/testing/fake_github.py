@@ -79,12 +79,12 @@ class FakePull:
     base_ref: str | None = None  # None: the repository's default branch
     draft: bool = False
     user_type: str = "User"
-    # Raw JSON values written over the rendered item: hostile data GitHub might send (tests only).
-    overrides: dict[str, Any] = field(default_factory=dict)
-    _rendered: bytes | None = field(default=None, repr=False, compare=False)
     body: str | None = None  # list items carry it, as on GitHub (revert PRs say "Reverts owner/repo#N")
     first_commit_at: datetime | None = None  # the first commit's authoredDate; None: created_at minus one hour
     commits: int = 1  # 0: the commits connection is empty
+    # Raw JSON values written over the rendered item: hostile data GitHub might send (tests only).
+    overrides: dict[str, Any] = field(default_factory=dict)
+    _rendered: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -168,6 +168,7 @@ class FakeRepo:
     deployments: dict[int, FakeDeployment] = field(default_factory=dict)
     workflows: dict[str, int] = field(default_factory=dict)  # file name -> workflow id
     workflow_runs: dict[int, FakeWorkflowRun] = field(default_factory=dict)
+    run_numbers: dict[int, int] = field(default_factory=dict, repr=False)  # workflow id -> its last run_number
     releases: dict[int, FakeRelease] = field(default_factory=dict)
     issues: dict[int, FakeIssue] = field(default_factory=dict)
     # GraphQL connections in order (with their cursor keys), dropped whenever a PR or a deployment changes.
@@ -361,8 +362,9 @@ class FakeGitHub:
         self.add_workflow(full_name, run.workflow, run.workflow_id)
         with self._lock:
             repo = self.repos[full_name.lower()]
-            if not run.run_number:
-                run.run_number = 1 + sum(1 for r in repo.workflow_runs.values() if r.workflow_id == run.workflow_id)
+            numbered = repo.run_numbers.get(run.workflow_id, 0)
+            run.run_number = run.run_number or numbered + 1
+            repo.run_numbers[run.workflow_id] = max(numbered, run.run_number)
             repo.workflow_runs[run.id] = run
         return run
 
@@ -767,10 +769,11 @@ class _Handler(BaseHTTPRequestHandler):
             length = self.headers.get("Content-Length", "0")
             body = self.rfile.read(int(length) if length.isdigit() else 0)
             path = urlsplit(self.path).path
+            # GitHub Enterprise Server answers REST under /api/v3 and GraphQL at /api/graphql.
+            if path == fake.prefix.removesuffix("/v3") + "/graphql":
+                return self._graphql(fake, body, "/graphql")
             if fake.prefix:
                 path = path[len(fake.prefix) :] if path.startswith(fake.prefix + "/") else ""
-            if path == "/graphql":
-                return self._graphql(fake, body, path)
             match = re.fullmatch(r"/app/installations/(\d{1,18})/access_tokens", path)
             fault = fake._take_fault(path, "")
             if fault is not None:
@@ -789,7 +792,8 @@ class _Handler(BaseHTTPRequestHandler):
         fault = fake._take_fault(path, "")
         if fault is not None:
             return self._send_fault(fault, path, {})
-        answer = fake_github_graphql.answer(fake, body)
+        with fake._lock:
+            answer = fake_github_graphql.answer(fake, body)
         self._send(answer.status, _dumps(answer.payload), path, {}, {}, counted=False, resource="graphql",
                    graphql_cost=answer.cost)  # fmt: skip
 

@@ -107,7 +107,8 @@ class GitHubError(Exception):
 
 
 def answer(fake: FakeGitHub, body: bytes) -> Answer:
-    """GitHub's answer to one POST /graphql: parsed, checked, costed, charged, executed."""
+    """GitHub's answer to one POST /graphql: parsed, checked, costed, charged, executed. The caller holds the
+    fake's lock, so the budget and the data stay still while the query runs."""
     request = _request(body)
     if isinstance(request, Answer):
         return request
@@ -117,53 +118,42 @@ def answer(fake: FakeGitHub, body: bytes) -> Answer:
         return Answer(200, {"errors": list(invalid)})
     operation = get_operation_ast(document, operation_name)
     if operation is None:
-        return Answer(
-            200,
-            {
-                "errors": [
-                    {
-                        "message": "An operation name is required"
-                        if operation_name is None
-                        else f'No operation named "{operation_name}"'
-                    }
-                ]
-            },
-        )
+        unnamed = "An operation name is required"
+        return Answer(200, {"errors": [{"message": f'No operation named "{operation_name}"' if operation_name
+                                        else unnamed}]})  # fmt: skip
     coerced = get_variable_values(subset_schema(), operation.variable_definitions or (), variables)
     if isinstance(coerced, list):
         return Answer(200, {"errors": [_variable_error(operation, variables, error) for error in coerced]})
     plan = plan_query(subset_schema(), document, operation, variables)
     if isinstance(plan, list):
         return Answer(200, {"errors": plan})
+    if plan.cost > fake.graphql_remaining:
+        return Answer(200, {"errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded for user ID 1."}]})
+    fake.graphql_remaining -= plan.cost
     return _execute(fake, document, operation_name, variables, plan)
 
 
 def _execute(
     fake: FakeGitHub, document: DocumentNode, operation_name: str | None, variables: dict[str, Any], plan: Plan
 ) -> Answer:
-    with fake._lock:  # the budget and the data stay still while the query runs
-        if plan.cost > fake.graphql_remaining:
-            refusal = {"type": "RATE_LIMITED", "message": "API rate limit exceeded for user ID 1."}
-            return Answer(200, {"errors": [refusal]})
-        fake.graphql_remaining -= plan.cost
-        rate = {
-            "cost": plan.cost,
-            "limit": fake.graphql_rate_limit,
-            "nodeCount": plan.node_count,
-            "remaining": fake.graphql_remaining,
-            "used": fake.graphql_rate_limit - fake.graphql_remaining,
-            "resetAt": iso(datetime.fromtimestamp(fake.rate_reset, UTC)),
-        }
-        context = _Context(fake, rate)
-        result = execute_sync(
-            subset_schema(),
-            document,
-            root_value=_Root(context),
-            context_value=context,
-            variable_values=variables,
-            operation_name=operation_name,
-            type_resolver=_type_of,
-        )
+    rate = {
+        "cost": plan.cost,
+        "limit": fake.graphql_rate_limit,
+        "nodeCount": plan.node_count,
+        "remaining": fake.graphql_remaining,
+        "used": fake.graphql_rate_limit - fake.graphql_remaining,
+        "resetAt": iso(datetime.fromtimestamp(fake.rate_reset, UTC)),
+    }
+    context = _Context(fake, rate)
+    result = execute_sync(
+        subset_schema(),
+        document,
+        root_value=_Root(context),
+        context_value=context,
+        variable_values=variables,
+        operation_name=operation_name,
+        type_resolver=_type_of,
+    )
     payload: dict[str, Any] = {"data": result.data}
     errors = [*map(_execution_error, result.errors or ()), *context.unresolved]
     if errors:

@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 
-from tests.helpers import add, at, collect, member, merged_pull, open_pull, rows, sync, team_doc
+from tests.helpers import FOUR_KEYS_VIEWS, add, at, collect, member, merged_pull, open_pull, rows, sync, team_doc
 
 GRANTED_VIEWS = ("view_team_velocity", "view_team_velocity_calendar", "view_pr_lead_time", "view_dora_lead_time",
                  "view_pr_attribution", "view_unattributed_prs", "view_unmapped_authors",
-                 "view_open_pr_age", "view_teams")  # fmt: skip
+                 "view_open_pr_age", "view_teams", *FOUR_KEYS_VIEWS)  # fmt: skip
 
 
 def test_low_sample_flags_months_under_the_threshold_and_follows_the_setting(engine, fake_github):
@@ -126,7 +126,7 @@ def test_every_view_and_every_view_column_has_a_comment(engine):
         """,
     )
     assert missing == []
-    assert len(rows(engine, "SELECT 1 FROM pg_views WHERE schemaname = 'public'")) == 10
+    assert len(rows(engine, "SELECT 1 FROM pg_views WHERE schemaname = 'public'")) == 23
 
 
 def test_every_view_but_titles_is_granted_to_dora_reader(engine):
@@ -156,6 +156,10 @@ def test_dora_reader_reads_views_only(engine, fake_github):
     assert as_reader(engine, "SELECT prs_merged FROM view_team_velocity") == [(1,)]
     for forbidden in (
         "SELECT * FROM team_memberships",
+        "SELECT * FROM dora_benchmarks",
+        "SELECT * FROM repository_owners",
+        "SELECT * FROM deployments",
+        "SELECT title FROM incidents",
         "SELECT title FROM pull_requests",
         "SELECT title FROM pr_metrics",
         "SELECT * FROM view_pr_titles",
@@ -167,3 +171,19 @@ def test_dora_reader_reads_views_only(engine, fake_github):
         with pytest.raises(ProgrammingError) as info:
             as_reader(engine, forbidden)
         assert isinstance(info.value.orig, psycopg.errors.InsufficientPrivilege), forbidden
+
+
+def test_dora_reader_calls_the_four_keys_functions_which_read_only_what_it_may(engine, fake_github):
+    add(fake_github, "acme/api", merged_pull(1, "alice"))
+    sync(engine, team_doc(("platform", [member("alice")])))
+    collect(engine, fake_github, ["acme/api"])
+    # SECURITY INVOKER: were a function to read a table, dora_reader could not call it.
+    assert as_reader(engine, "SELECT count(*) FROM dora_summary(2023)") == [(0,)]
+    assert as_reader(engine, "SELECT dora_band(2023, 'change_lead_time', 2)") == [("elite",)]
+    granted = rows(
+        engine,
+        "SELECT p.proname, p.prosecdef, p.provolatile, "
+        "has_function_privilege('dora_reader', p.oid, 'EXECUTE'), p.proacl::text LIKE '%dora_reader=X/%' "
+        "FROM pg_proc p WHERE p.proname IN ('dora_band', 'dora_summary') ORDER BY 1",
+    )
+    assert granted == [("dora_band", False, "s", True, True), ("dora_summary", False, "s", True, True)]

@@ -11,12 +11,12 @@ from sqlalchemy.exc import ProgrammingError
 from collector.api import keys
 from collector.api.data import check_can_serve, make_api_engine
 from collector.errors import DatabaseError
-from tests.helpers import member, rows, sync, team_doc
+from tests.helpers import FOUR_KEYS_VIEWS, member, rows, sync, team_doc
 from tests.integration.api_client import Api, serving
 
 DOCUMENTED_VIEWS = ("view_team_velocity", "view_team_velocity_calendar", "view_pr_lead_time", "view_dora_lead_time",
                     "view_pr_attribution", "view_unattributed_prs", "view_unmapped_authors", "view_open_pr_age",
-                    "view_teams")  # fmt: skip
+                    "view_teams", *FOUR_KEYS_VIEWS)  # fmt: skip
 
 
 def as_api(engine, sql, **params):

@@ -13,6 +13,7 @@ from collector.testing.fake_github import (
     FakeRelease,
     FakeStatus,
     FakeWorkflowRun,
+    Fault,
 )
 from tests.github_schemas import AUTH, rest_schema
 from tests.helpers import NOW, at, merged_pull
@@ -165,6 +166,13 @@ def test_a_conditional_first_page_answers_304_uncounted_until_a_run_is_added(fak
     fake.add_workflow_run(REPO, run(2, NOW))
     changed = requests.get(first.url, headers={**AUTH, "If-None-Match": first.headers["ETag"]}, timeout=5)
     assert changed.status_code == 200 and runs_of(changed) == [2, 1]
+
+
+def test_injected_faults_apply_to_the_new_listings(fake):
+    fake.add_workflow_run(REPO, run(1, NOW))
+    fake.inject(r"/actions/workflows/.*/runs", Fault(502), Fault(429, headers=(("Retry-After", "1"),)))
+    path = f"/repos/{REPO}/actions/workflows/deploy.yml/runs"
+    assert [get(fake, path).status_code for _ in range(3)] == [502, 429, 200]
 
 
 # ---------------------------------------------------------------------------------------------- releases

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import requests
+from github import Auth, Github
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
@@ -17,7 +18,7 @@ from graphql import (
     validate_schema,
 )
 
-from collector.testing.fake_github import FakeDeployment, FakePull, FakeStatus, Fault
+from collector.testing.fake_github import FakeDeployment, FakeGitHub, FakePull, FakeStatus, Fault
 from collector.testing.fake_github_graphql import subset_schema
 from tests.github_schemas import (
     AUTH,
@@ -208,6 +209,14 @@ def test_deployments_page_with_cursors_that_survive_new_deployments(fake):
     first = answered(fake, DEPLOYMENTS, {**VARIABLES, "first": 2})["repository"]["deployments"]
     assert [d["databaseId"] for d in first["nodes"]] == [5, 4] and first["totalCount"] == 5
     assert first["pageInfo"]["hasNextPage"] is True and first["pageInfo"]["hasPreviousPage"] is False
+    edges = """query($after: String) { repository(owner: "acme", name: "api") {
+        deployments(first: 2, after: $after, orderBy: {field: CREATED_AT, direction: DESC}) {
+          pageInfo { endCursor } edges { cursor node { databaseId } } } } }"""
+    paged = answered(fake, edges)["repository"]["deployments"]
+    assert [e["node"]["databaseId"] for e in paged["edges"]] == [5, 4]
+    assert paged["edges"][-1]["cursor"] == paged["pageInfo"]["endCursor"] == first["pageInfo"]["endCursor"]
+    following = answered(fake, edges, {"after": paged["edges"][0]["cursor"]})["repository"]["deployments"]
+    assert [e["node"]["databaseId"] for e in following["edges"]] == [4, 3]  # any edge's cursor pages on
     fake.add_deployment(REPO, deployment(6, NOW))  # newer than the whole walk: must not shift it
     after = first["pageInfo"]["endCursor"]
     second = answered(fake, DEPLOYMENTS, {**VARIABLES, "first": 2, "after": after})["repository"]["deployments"]
@@ -463,3 +472,15 @@ def test_a_spent_budget_is_refused_with_rate_limited(fake):
     assert fake.graphql_remaining == 29  # nothing charged for a refusal
     assert cost_of(fake, repositories(29, body)) == 29
     assert post_graphql(fake, "{ rateLimit { cost } }").headers["X-RateLimit-Remaining"] == "0"
+
+
+@pytest.mark.parametrize("prefix", ["", "/api/v3"])
+def test_pygithubs_requester_reaches_the_fake_graphql_as_it_reaches_githubs(prefix):
+    """PyGithub posts to {base}/graphql, and to /api/graphql for a GitHub Enterprise Server's /api/v3."""
+    with FakeGitHub(prefix=prefix) as served:
+        served.add_repo(REPO)
+        served.add_deployment(REPO, deployment(1, NOW, "success"))
+        requester = Github(auth=Auth.Token("test-token"), base_url=served.base_url).requester
+        headers, answer = requester.graphql_query(DEPLOYMENTS, VARIABLES)
+        assert deployments_of(answer["data"]) == [1] and headers["x-ratelimit-resource"] == "graphql"
+        assert [r.path for r in served.graphql_requests] == ["/graphql"]

@@ -28,6 +28,10 @@ def test_the_documented_views_are_the_ones_the_migrations_create():
     assert {
         "view_team_velocity", "view_team_velocity_calendar", "view_pr_lead_time", "view_dora_lead_time",
         "view_pr_attribution", "view_unattributed_prs", "view_unmapped_authors", "view_open_pr_age", "view_pr_titles",
-        "view_teams",
+        "view_teams", "view_dora_benchmarks", "view_dora_deployments", "view_dora_failed_deployments",
+        "view_dora_deployment_attribution", "view_dora_deployment_frequency", "view_dora_change_failure_rate",
+        "view_dora_change_attribution", "view_dora_change_lead_time", "view_dora_undeployed_prs",
+        "view_dora_incident_attribution", "view_dora_time_to_restore", "view_dora_unowned_repositories",
+        "view_dora_summary",
     } == DOCUMENTED  # fmt: skip
     assert {"view_dora_lead_time"} == DEPRECATED
