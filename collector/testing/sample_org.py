@@ -21,6 +21,7 @@ import hashlib
 import itertools
 import math
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -82,6 +83,11 @@ class SampleOrg:
     @property
     def total_pulls(self) -> int:
         return sum(len(p) for p in self.pulls.values())
+
+    def running_deployments(self) -> list[tuple[str, FakeDeployment]]:
+        """The deployments in progress at the sample's ``now``, with their repository."""
+        return [(repo, d) for repo, ds in self.deployments.items() for d in ds
+                if d.statuses and d.statuses[-1].state == "in_progress"]  # fmt: skip
 
     def serve(self, fake: FakeGitHub) -> None:
         for repo in self.repositories:
@@ -241,7 +247,9 @@ def _repositories(
     for repo in repos:
         if repo not in partner and len(teams) > 1 and rng.random() < 0.2:
             partner[repo] = rng.choice([t for t in teams if t != primary[repo]])
-    candidates = [r for r in repos[1:] if r not in partner] or list(repos[1:])
+    # Handed over: preferably one whose team owns another (it keeps deployments after), not shared.
+    primaries = Counter(primary.values())
+    candidates = sorted(repos[1:], key=lambda r: (primaries[primary[r]] < 2, r in partner))
     handed = candidates[0] if candidates and len(teams) > 2 else None
     when = (start + (now - start) * rng.uniform(0.35, 0.65)).date().isoformat()
     entries = []

@@ -160,6 +160,12 @@ def test_a_few_deployments_have_no_final_status(org):
     assert len(unfinished) == 3
 
 
+def test_running_deployments_are_those_in_progress_at_now(org):
+    running = org.running_deployments()
+    assert sorted(d.environment for _, d in running) == ["production", "staging"]
+    assert all(d in org.deployments[repo] and d.statuses[-1].state == "in_progress" for repo, d in running)
+
+
 def test_the_busiest_repositories_deploy_a_few_times_a_day_and_small_ones_less():
     sample = generate_org(seed=5, now=NOW, repo_sizes=(3000, 300, 200, 150, 40), days=180)
     per_day = {repo: sum(1 for d in ds if d.environment == "production" and "success" in final_states(d)) / 180
