@@ -615,6 +615,8 @@ def four_keys_backfill(engine: Engine, fake: FakeGitHub, env: dict[str, str], or
         "counted_requests": sum(r.counted_requests for r in runs),
         "graphql_requests": sum(r.graphql_requests for r in runs),
         "graphql_points": sum(r.graphql_points for r in runs),
+        "collector_cpu_seconds": sum(r.collector_cpu_seconds for r in runs),
+        "fake_github_cpu_seconds": sum(r.fake_github_cpu_seconds for r in runs),
         "by_kind": kinds,
         "first_run_by_kind": runs[0].by_kind,
         "on_github": on_github,
