@@ -5,6 +5,10 @@ each against its physical or contractual floor. The collector runs as a separate
 exactly as users run it) against the package's fake GitHub, which adds a per-request latency, and a
 real PostgreSQL (``BENCH_DATABASE_URL``, else Docker, else the embedded wheel).
 
+The organisation deploys, fails and recovers (``collector.testing.sample_org``). The PR scenarios run with a
+teams file without ``repositories``, against the floors of PR listings; the four keys' scenarios (a backfill
+of the signals, the quiet run, late successes, re-attribution) configure every repository.
+
 ``--only realistic`` runs the realistic-latency backfill alone, and ``--collector`` runs it against
 another checkout of the collector (an older commit, a patched copy): comparisons without a setting
 in the product. ``--only analyst`` runs the analyst queries and the read API's latency alone.
