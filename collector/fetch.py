@@ -19,6 +19,7 @@ import msgspec
 from requests.utils import parse_header_links
 
 from collector.github_api import GitHubRequestError, GitHubTimeoutError, clean_text
+from collector.keys import parse_reverts
 from collector.models import PullRequest, Refusal
 
 if TYPE_CHECKING:
@@ -91,18 +92,18 @@ def _read(client: GitHubClient, repository: str, page: int, per_page: int, etag:
     response = client.get(f"/repos/{repository}/pulls", params, headers)
     if response.status == 304:
         return Page(page, (), (), None, has_next=False, last_page=None, etag=etag, not_modified=True,
-                    server_time=_server_time(response.headers.get("date")))  # fmt: skip
+                    server_time=server_time(response.headers))  # fmt: skip
     prs, refused, oldest = decode_page(response.body, repository)
-    links = {link.get("rel"): link.get("url", "") for link in parse_header_links(response.headers.get("link", ""))}
+    has_next, last_page = listing_links(response.headers)
     return Page(
         number=page,
         prs=prs,
         refused=refused,
         oldest_update=oldest,
-        has_next="next" in links,
-        last_page=_page_number(links.get("last")),
+        has_next=has_next,
+        last_page=last_page,
         etag=etag_worth_keeping(response.headers.get("etag")),
-        server_time=_server_time(response.headers.get("date")),
+        server_time=server_time(response.headers),
     )
 
 
@@ -129,9 +130,16 @@ def _read_in_parts(client: GitHubClient, repository: str, page: int) -> Page:
     raise GitHubRequestError(f"GitHub timed out on page {page} even {SMALLER_PAGES[-1]} pull requests at a time")
 
 
-def _server_time(value: str | None) -> datetime | None:
+def listing_links(headers: dict[str, str]) -> tuple[bool, int | None]:
+    """Whether GitHub's ``Link`` header says a next page follows, and the last page's number it names."""
+    links = {link.get("rel"): link.get("url", "") for link in parse_header_links(headers.get("link", ""))}
+    return "next" in links, _page_number(links.get("last"))
+
+
+def server_time(headers: dict[str, str]) -> datetime | None:
+    """GitHub's clock when it answered: its ``Date`` header."""
     try:
-        parsed = parsedate_to_datetime(value or "")
+        parsed = parsedate_to_datetime(headers.get("date") or "")
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return parsed if parsed.tzinfo is not None else None
@@ -185,6 +193,7 @@ class _ListedPull(msgspec.Struct):
     closed_at: datetime | None = None
     merged_at: datetime | None = None
     base: _Base | None = None
+    body: str | None = None  # read for a revert's "Reverts owner/repo#N", never stored
 
 
 class _Numbered(msgspec.Struct):
@@ -215,7 +224,7 @@ def decode_page(
     for raw in items:
         try:
             prs.append(_checked(_model(_ITEM.decode(raw), repository)))
-        except (msgspec.DecodeError, _Implausible) as exc:
+        except (msgspec.DecodeError, Implausible) as exc:
             refused.append(_refusal(raw, repository, str(exc)))
     oldest = min((pr.updated_at for pr in prs), default=None)
     return tuple(prs), tuple(refused), oldest
@@ -228,31 +237,33 @@ _LONE_SURROGATE = re.compile(
 )
 
 
-class _Implausible(ValueError):
+class Implausible(ValueError):
     """A value GitHub could not have meant: kept out like an undecodable one."""
 
 
 def _model(item: _ListedPull, repository: str) -> PullRequest:
     login = item.user.login if item.user else None
     base = item.base or _Base()
+    reverts = parse_reverts(item.body, repository)
     return PullRequest(
         repository=repository,
         number=item.number,
-        title=_text(item.title or "")[:MAX_TITLE],
-        author=None if login in (None, GHOST_LOGIN) else _text(login),
+        title=faithful_text(item.title or "")[:MAX_TITLE],
+        author=None if login in (None, GHOST_LOGIN) else faithful_text(login),
         is_bot=(item.user is not None and item.user.type == "Bot") or (login or "").endswith("[bot]"),
         state=item.state,
         draft=bool(item.draft),
-        base_ref=_text(base.ref),
-        default_branch=_text(base.repo.default_branch if base.repo else ""),
+        base_ref=faithful_text(base.ref),
+        default_branch=faithful_text(base.repo.default_branch if base.repo else ""),
         created_at=item.created_at,
         updated_at=item.updated_at,
         closed_at=item.closed_at,
         merged_at=item.merged_at,
+        reverts_number=reverts if reverts != item.number else None,
     )
 
 
-def _text(value: str) -> str:
+def faithful_text(value: str) -> str:
     """The faithful normalisations (README): PostgreSQL text cannot hold NUL, nor UTF-8 lone surrogates."""
     if "\x00" in value:
         value = value.replace("\x00", "")
@@ -265,24 +276,29 @@ def _text(value: str) -> str:
 
 def _checked(pr: PullRequest) -> PullRequest:
     if not 0 < pr.number <= _INT4:
-        raise _Implausible(f"number {pr.number} is out of range")
+        raise Implausible(f"number {pr.number} is out of range")
     if pr.state not in ("open", "closed"):
-        raise _Implausible(f"state {pr.state[:20]!r} is neither open nor closed")
+        raise Implausible(f"state {pr.state[:20]!r} is neither open nor closed")
     times = {"created_at": pr.created_at, "updated_at": pr.updated_at, "closed_at": pr.closed_at,
              "merged_at": pr.merged_at}  # fmt: skip
-    latest = datetime.now(UTC) + _FUTURE_SLACK
     for name, value in times.items():
-        if value is None:
-            continue
-        if value.tzinfo is None:
-            raise _Implausible(f"{name} has no time zone")
-        if not _EARLIEST <= value <= latest:
-            raise _Implausible(f"{name} {value.isoformat()} is not a plausible time")
+        check_time(name, value)
     if pr.merged_at is not None and pr.merged_at < pr.created_at:
-        raise _Implausible("merged_at is before created_at")
+        raise Implausible("merged_at is before created_at")
     if not pr.author and pr.author is not None:
-        raise _Implausible("the author's login is empty")
+        raise Implausible("the author's login is empty")
     return pr
+
+
+def check_time(name: str, value: datetime | None) -> None:
+    """``Implausible`` unless the time is absent or one GitHub could mean: zoned, after 2000, not ahead of
+    our clock by more than a day."""
+    if value is None:
+        return
+    if value.tzinfo is None:
+        raise Implausible(f"{name} has no time zone")
+    if not _EARLIEST <= value <= datetime.now(UTC) + _FUTURE_SLACK:
+        raise Implausible(f"{name} {value.isoformat()} is not a plausible time")
 
 
 def _refusal(raw: msgspec.Raw, repository: str, reason: str) -> Refusal:

@@ -23,7 +23,7 @@ import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -37,11 +37,12 @@ from collector.deadline import Deadline
 from collector.errors import TERMINAL_CONTROLS, GitHubAuthError, GitHubUnavailableError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from collector.config import Settings
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 USER_AGENT = "dora-collector"
 MAX_REDIRECTS = 3
@@ -69,55 +70,102 @@ class Response:
     body: str  # decoded by the caller, which knows what it expects (fetch.decode_page)
 
 
+class _Budget:
+    """One rate-limit resource's budget as GitHub's answers tell it (``core`` for REST, ``graphql``)."""
+
+    def __init__(self) -> None:
+        self.limit: int | None = None
+        self.remaining: int | None = None
+        self.reset = -1  # epoch seconds
+
+    def record(self, headers: dict[str, str]) -> None:
+        """The budget only falls within a rate-limit window, but concurrent answers are recorded in any
+        order: keep the lowest figure of the newest window."""
+        limit = _seconds(headers.get("x-ratelimit-limit"))
+        if limit is not None:
+            self.limit = limit
+        left, window = _seconds(headers.get("x-ratelimit-remaining")), _seconds(headers.get("x-ratelimit-reset"))
+        if left is None:
+            return
+        window = self.reset if window is None else window
+        if window > self.reset or self.remaining is None:
+            self.reset, self.remaining = window, left
+        elif window == self.reset:
+            self.remaining = min(self.remaining, left)
+
+    def spent(self, reserve: float) -> bool:
+        if self.remaining is None or self.limit is None:
+            return False
+        return self.remaining <= math.floor(self.limit * reserve)
+
+
 class RequestStats:
-    """Counters shared by all worker threads of one run, and GitHub's rate-limit budget as last seen."""
+    """Counters shared by all worker threads of one run, and GitHub's rate-limit budgets as last seen.
+
+    REST requests and GraphQL queries are counted apart: GitHub keeps a separate budget for each
+    (``X-RateLimit-Resource``: ``core`` or ``graphql``), and a query costs points (its ``rateLimit.cost``),
+    not one request."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.requests = 0
+        self.requests = 0  # REST requests, 304s included
         self.not_modified = 0
         self.retries = 0
-        self.rate_limit_remaining: int | None = None
-        self.rate_limit: int | None = None
-        self._rate_limit_reset = -1
+        self.graphql_requests = 0
+        self.graphql_points = 0
+        self._core = _Budget()
+        self._graphql = _Budget()
+
+    @property
+    def rate_limit(self) -> int | None:
+        return self._core.limit
+
+    @property
+    def rate_limit_remaining(self) -> int | None:
+        return self._core.remaining
 
     @property
     def rate_limit_reset(self) -> datetime | None:
-        """When GitHub's current rate-limit window ends, as its last answer said."""
-        return datetime.fromtimestamp(self._rate_limit_reset, UTC) if self._rate_limit_reset > 0 else None
+        """When GitHub's current REST rate-limit window ends, as its last answer said."""
+        return _epoch(self._core.reset)
 
-    def record(self, status: int, headers: dict[str, str]) -> None:
+    @property
+    def graphql_remaining(self) -> int | None:
+        return self._graphql.remaining
+
+    @property
+    def graphql_reset(self) -> datetime | None:
+        return _epoch(self._graphql.reset)
+
+    def record(self, status: int, headers: dict[str, str], *, graphql: bool = False) -> None:
+        """One answer: counted as a REST request or a GraphQL query, its rate-limit headers in their budget."""
         with self._lock:
-            self.requests += 1
-            if status == 304:
-                self.not_modified += 1
-            limit = _seconds(headers.get("x-ratelimit-limit"))
-            if limit is not None:
-                self.rate_limit = limit
-            self._record_budget(headers.get("x-ratelimit-remaining"), headers.get("x-ratelimit-reset"))
+            if graphql:
+                self.graphql_requests += 1
+            else:
+                self.requests += 1
+                if status == 304:
+                    self.not_modified += 1
+            resource = headers.get("x-ratelimit-resource") or ("graphql" if graphql else "core")
+            if resource in ("core", "graphql"):
+                (self._graphql if resource == "graphql" else self._core).record(headers)
 
-    def _record_budget(self, remaining: str | None, reset: str | None) -> None:
-        """The budget only falls within a rate-limit window, but concurrent answers are recorded in any
-        order: keep the lowest figure of the newest window."""
-        left, window = _seconds(remaining), _seconds(reset)
-        if left is None:
-            return
-        window = self._rate_limit_reset if window is None else window
-        if window > self._rate_limit_reset or self.rate_limit_remaining is None:
-            self._rate_limit_reset, self.rate_limit_remaining = window, left
-        elif window == self._rate_limit_reset:
-            self.rate_limit_remaining = min(self.rate_limit_remaining, left)
+    def record_points(self, points: int) -> None:
+        with self._lock:
+            self.graphql_points += points
 
-    def budget_spent(self, reserve: float) -> bool:
+    def budget_spent(self, reserve: float, *, graphql: bool = False) -> bool:
         """True when what is left of the hour's budget is the share kept for other tools of the token."""
         with self._lock:
-            if self.rate_limit_remaining is None or self.rate_limit is None:
-                return False
-            return self.rate_limit_remaining <= math.floor(self.rate_limit * reserve)
+            return (self._graphql if graphql else self._core).spent(reserve)
 
     def record_retry(self) -> None:
         with self._lock:
             self.retries += 1
+
+
+def _epoch(seconds: int) -> datetime | None:
+    return datetime.fromtimestamp(seconds, UTC) if 0 < seconds < 2**33 else None
 
 
 class RunMustStop(Exception):
@@ -188,6 +236,17 @@ class GitHubRequestError(Exception):
 
 class GitHubTimeoutError(GitHubRequestError):
     """GitHub kept answering 502/504: it ends requests that run past 10 s. A smaller page may pass."""
+
+
+class GraphQLPartialError(GitHubRequestError):
+    """A batched query answered, but some aliases failed: ``failed`` says why for each top-level alias,
+    ``data`` holds the others' answers (a failed alias is null or missing)."""
+
+    def __init__(self, data: dict[str, Any], failed: dict[str, str]) -> None:
+        shown = "; ".join(f"{alias}: {why}" for alias, why in sorted(failed.items())[:3])
+        super().__init__(f"GitHub refused part of a GraphQL query ({shown})")
+        self.data = data
+        self.failed = failed
 
 
 @dataclass(frozen=True)
@@ -328,6 +387,14 @@ class GitHubClientFactory:
         )
 
     @property
+    def graphql_url(self) -> str:
+        """GitHub's GraphQL endpoint: ``/graphql`` beside the REST root on github.com, ``/api/graphql`` on
+        GitHub Enterprise Server, whose REST root is ``/api/v3``."""
+        if self.base_url.lower().endswith("/api/v3"):
+            return self.base_url[: -len("/v3")] + "/graphql"
+        return self.base_url + "/graphql"
+
+    @property
     def credential(self) -> str:
         """What the user configured, as a message names it."""
         return "GITHUB_TOKEN" if self.installation_tokens is None else "the GitHub App's installation token"
@@ -380,6 +447,22 @@ class GitHubClient:
         self._session.auth = _as_given
 
     def get(self, url: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Response:
+        return self._retrying(url, self._get_once, url, params, headers)
+
+    def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """``POST /graphql``: the answer's ``data``, its points counted apart from REST requests.
+
+        Every query asks for ``rateLimit { cost }``: what it cost is what GitHub says. An error GitHub reports
+        in a 200 raises ``GitHubRequestError``, except ``NOT_FOUND`` under an alias (a repository or PR that
+        is gone: that alias is null and the caller decides); errors all under other aliases raise
+        ``GraphQLPartialError`` with the rest of the data, so one repository's error costs only itself.
+        A query only reads, so it is retried like a GET.
+        """
+        body = json.dumps({"query": query, "variables": dict(variables or {})}).encode()
+        return self._retrying(self._factory.graphql_url, self._graphql_once, body)
+
+    def _retrying(self, url: str, attempt: Callable[..., _T], *args: Any) -> _T:
+        """``attempt(*args)`` under the retry policy: transient failures retried within the run's deadline."""
         policy, deadline = self._factory.policy, self._factory.deadline
 
         def before_sleep(state: RetryCallState) -> None:
@@ -399,7 +482,7 @@ class GitHubClient:
             reraise=True,
         )
         try:
-            return retrying(self._get_once, url, params, headers)
+            return retrying(attempt, *args)
         except TransientGitHubError as exc:
             if exc.unreachable:
                 # Nothing else will get through either: the run stops instead of failing repo by repo.
@@ -436,6 +519,28 @@ class GitHubClient:
             raise _classify(status, response_headers, _json(body), factory)
         return Response(status, response_headers, body)
 
+    def _graphql_once(self, body: bytes) -> dict[str, Any]:
+        factory = self._factory
+        if factory.stats.budget_spent(factory.rate_limit_reserve, graphql=True):
+            reset = factory.stats.graphql_reset
+            raise BudgetSpent("GitHub's GraphQL rate-limit budget is down to the reserve for other tools", reset)
+        factory.limiter.acquire(factory.deadline, factory.policy.deadline_margin, factory.sleep)
+        target = factory.resolve(factory.graphql_url)
+        request_headers = {"Content-Type": "application/json"}
+        factory.auth.authentication(request_headers)
+        status, response_headers, text = self._exchange("POST", target, None, request_headers, body)
+        factory.stats.record(status, response_headers, graphql=True)
+        if status in _REDIRECTS:  # a query is not sent on to another address: it carries the token
+            raise GitHubRequestError(f"GitHub redirected the GraphQL query ({status}); check GITHUB_API_URL")
+        if status == 404:
+            where = factory.clean(urlsplit(target).path, limit=100)
+            raise GitHubRequestError(f"GitHub has no GraphQL endpoint at {where} (404); check GITHUB_API_URL")
+        if status >= 300 or status == 202:
+            raise _classify(status, response_headers, _json(text), factory)
+        data = _graphql_data(text, response_headers, factory)
+        factory.stats.record_points(_points(data))
+        return data
+
     def mint_installation_token(self, jwt: str) -> tuple[str, float]:
         """``POST /app/installations/{id}/access_tokens`` with the App's JWT: a token and its expiry (epoch s)."""
         factory = self._factory
@@ -463,14 +568,14 @@ class GitHubClient:
         raise GitHubAuthError(f"GitHub refused an installation token ({status} {message})".strip())
 
     def _exchange(
-        self, method: str, url: str, params: dict[str, Any] | None, headers: dict[str, str]
+        self, method: str, url: str, params: dict[str, Any] | None, headers: dict[str, str], data: bytes | None = None
     ) -> tuple[int, dict[str, str], str]:
         """One request and its whole answer, over within the time limit whatever the server does."""
         factory = self._factory
         limit = factory.time_limit()
         try:
             response = self._session.request(
-                method, url, params=params, headers=headers, timeout=(limit.left(), limit.left()),
+                method, url, params=params, headers=headers, data=data, timeout=(limit.left(), limit.left()),
                 stream=True, allow_redirects=False,
             )  # fmt: skip
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
@@ -635,6 +740,63 @@ def _json(body: Any) -> Any:
         return json.loads(body)
     except ValueError:
         return None
+
+
+# GitHub's words when a query ran out of time on its side (a 200 with no data): worth asking again.
+_GRAPHQL_TIMEOUTS = ("something went wrong while executing your query", "timeout")
+_MAX_POINTS = 100_000  # far above GitHub's 5,000 points an hour: a larger cost is not a real one
+
+
+def _graphql_data(text: str, headers: dict[str, str], factory: GitHubClientFactory) -> dict[str, Any]:
+    """The ``data`` of a GraphQL answer, or the one error that says what went wrong with it."""
+    payload = _json(text)
+    if not isinstance(payload, dict):
+        raise GitHubRequestError("GitHub's GraphQL answer is not a JSON object")
+    data, errors = payload.get("data"), payload.get("errors") or []
+    if (data is not None and not isinstance(data, dict)) or not isinstance(errors, list):
+        raise GitHubRequestError("GitHub's GraphQL answer does not have GraphQL's shape (data, errors)")
+    problems = [error for error in errors if not _gone(error)]
+    if not problems:
+        if data is None:
+            raise GitHubRequestError("GitHub's GraphQL answer has no data")
+        return data
+    types = {_error_field(error, "type").upper() for error in problems}
+    messages = [factory.clean(_error_field(error, "message") or "no message", limit=200) for error in problems]
+    if "RATE_LIMITED" in types:
+        reset = _seconds(headers.get("x-ratelimit-reset"))
+        at = datetime.fromtimestamp(reset, UTC) if reset is not None and reset < 2**33 else None
+        raise BudgetSpent(f"GitHub's GraphQL rate limit is spent until {_clock(at)}", at)
+    if data is None and any(m.lower().startswith(_GRAPHQL_TIMEOUTS) for m in messages):
+        raise TransientGitHubError(f"GitHub's GraphQL query timed out ({messages[0]})", timeout=True)
+    aliases = [_alias(error) for error in problems]
+    if data is not None and all(aliases):
+        raise GraphQLPartialError(data, {str(a): m for a, m in zip(aliases, messages, strict=True)})
+    raise GitHubRequestError(f"GitHub refused the GraphQL query: {messages[0]}")
+
+
+def _gone(error: Any) -> bool:
+    """A NOT_FOUND under an alias: that repository (or pull request) no longer exists, or the token cannot see it."""
+    return _error_field(error, "type").upper() == "NOT_FOUND" and _alias(error) is not None
+
+
+def _error_field(error: Any, key: str) -> str:
+    value = error.get(key) if isinstance(error, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def _alias(error: Any) -> str | None:
+    path = error.get("path") if isinstance(error, dict) else None
+    first = path[0] if isinstance(path, list) and path else None
+    return first if isinstance(first, str) and first else None
+
+
+def _points(data: dict[str, Any]) -> int:
+    """What the query cost, as its ``rateLimit { cost }`` says; a query that does not say costs GitHub's least, 1."""
+    rate = data.get("rateLimit")
+    cost = rate.get("cost") if isinstance(rate, dict) else None
+    if isinstance(cost, int) and not isinstance(cost, bool) and 0 <= cost <= _MAX_POINTS:
+        return cost
+    return 1
 
 
 _CONTROL = re.compile(TERMINAL_CONTROLS + "+")

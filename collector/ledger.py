@@ -36,6 +36,16 @@ class RepoOutcome:
     prs_credited: int = 0  # those of them at least one team was credited with
 
 
+@dataclass(frozen=True)
+class KeysCounts:
+    """What the four keys' stage read: rows stored, and items GitHub sent that were kept out."""
+
+    deployments: int = 0
+    incidents: int = 0
+    first_commits: int = 0
+    refused: int = 0
+
+
 @dataclass
 class RunResult:
     run_id: uuid.UUID
@@ -43,6 +53,9 @@ class RunResult:
     outcomes: list[RepoOutcome] = field(default_factory=list)
     github_requests: int = 0
     github_not_modified: int = 0
+    graphql_requests: int = 0
+    graphql_points: int = 0  # what GitHub charged for them: its GraphQL budget is apart from REST's
+    keys: KeysCounts = field(default_factory=KeysCounts)
     rate_limit_remaining: int | None = None
     rate_limit_reset: datetime | None = None  # set when GitHub's budget ended the run
     duration_seconds: float = 0.0
@@ -135,6 +148,8 @@ def _finish(engine: Engine, now: datetime, result: RunResult) -> None:
         prs_quarantined=result.prs_quarantined,
         github_requests=result.github_requests,
         github_requests_not_modified=result.github_not_modified,
+        github_graphql_requests=result.graphql_requests,
+        github_graphql_points=result.graphql_points,
         rate_limit_remaining=result.rate_limit_remaining,
         rate_limit_reset=result.rate_limit_reset,
         error=result.error,
@@ -151,6 +166,12 @@ def _finish(engine: Engine, now: datetime, result: RunResult) -> None:
             "prs_quarantined": result.prs_quarantined,
             "github_requests": result.github_requests,
             "github_not_modified": result.github_not_modified,
+            "graphql_requests": result.graphql_requests,
+            "graphql_points": result.graphql_points,
+            "deployments": result.keys.deployments,
+            "incidents": result.keys.incidents,
+            "first_commits": result.keys.first_commits,
+            "keys_refused": result.keys.refused,
             "rate_limit_remaining": result.rate_limit_remaining,
             "rate_limit_reset": result.rate_limit_reset.isoformat() if result.rate_limit_reset else None,
             "duration_seconds": round(result.duration_seconds, 3),
@@ -194,7 +215,7 @@ def _work(result: RunResult) -> str:
             clauses[-1] += f", {counted(result.rows_written, 'row')} written"
     elif not (done := [o for o in result.outcomes if o.status == "done"]):
         clauses.append("nothing was collected")
-    elif all(o.not_modified for o in done):  # GitHub said so: 304 Not Modified
+    elif all(o.not_modified for o in done) and not _keys_read(result.keys):  # GitHub said so: 304 Not Modified
         others = (
             ""
             if len(done) == len(result.outcomes)
@@ -205,6 +226,8 @@ def _work(result: RunResult) -> str:
         clauses.append("no new or updated PRs")
     if result.prs_quarantined:
         clauses[-1] += f", {counted(result.prs_quarantined, 'PR')} quarantined"
+    if read := _keys_clause(result.keys):
+        clauses.append(read)
     if result.repositories_unfinished and not _stopped_by_github(result):
         clauses.append(f"{counted(result.repositories_unfinished, 'repository', 'repositories')} left for the next run")
     if result.github_requests:
@@ -212,7 +235,26 @@ def _work(result: RunResult) -> str:
             f" ({result.github_not_modified} answered 304 Not Modified)" if result.github_not_modified else ""
         )
         clauses.append(f"{counted(result.github_requests, 'GitHub request')}{not_modified}")
+    if result.graphql_requests:
+        queries = counted(result.graphql_requests, "GraphQL query", "GraphQL queries")
+        clauses.append(f"{queries} costing {counted(result.graphql_points, 'point')}")
     return "; ".join(clauses)
+
+
+def _keys_read(keys: KeysCounts) -> bool:
+    return bool(keys.deployments or keys.incidents or keys.first_commits)
+
+
+def _keys_clause(keys: KeysCounts) -> str:
+    """ "3 deployments, 1 incident and 40 first commits read, 2 items refused (see the log)" without its zeros."""
+    read = [counted(n, noun) for n, noun in ((keys.deployments, "deployment"), (keys.incidents, "incident"),
+                                              (keys.first_commits, "first commit")) if n]  # fmt: skip
+    clause = f"{', '.join(read[:-1])} and {read[-1]}" if len(read) > 1 else "".join(read)
+    clause += " read" if clause else ""
+    if keys.refused:
+        refused = f"{counted(keys.refused, 'item')} GitHub sent for the four keys refused (see the log)"
+        clause = f"{clause}, {refused}" if clause else refused
+    return clause
 
 
 def _failures(failed: dict[str, str], repositories: int) -> str:

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from collector import cursor, store
+from collector import collect_keys, cursor, store
 from collector.attribute import attribute, is_eligible
 from collector.errors import CollectorError, GitHubAuthError, GitHubUnavailableError
 from collector.fetch import find_page, read_page, read_pull
 from collector.github_api import BudgetSpent, GitHubClientFactory, GitHubRequestError, RunMustStop
-from collector.ledger import RepoOutcome, RunResult, recorded_run
+from collector.ledger import KeysCounts, RepoOutcome, RunResult, recorded_run
 from collector.membership import MembershipIndex, load_organisation
 from collector.migrate import assert_schema_current
 from collector.models import Refusal
@@ -86,6 +86,8 @@ def run(
         if not len(ctx.index):
             _warn(result, NO_TEAMS)
         result.outcomes = _collect_all(ctx, store.load_states(engine, repos), settings.max_workers)
+        if ctx.fatal is None:
+            _collect_keys(ctx, result, settings.max_workers)
         _conclude(ctx, result)
     return result
 
@@ -335,9 +337,30 @@ def _log_repository(repo: _Repository) -> None:
     )
 
 
+def _collect_keys(ctx: _Run, result: RunResult, workers: int) -> None:
+    """The four keys' facts of the configured repositories whose PRs did not fail; a source that fails
+    fails its repository, one left unread leaves it unfinished."""
+    stage = collect_keys.Stage(
+        engine=ctx.engine, github=ctx.github, now=ctx.now, default_since=ctx.since or ctx.default_since,
+        must_stop=ctx.must_stop, abort=ctx.abort, check_lock=ctx.lock.check, workers=workers,
+    )  # fmt: skip
+    failed = {o.repository.lower() for o in result.outcomes if o.status == "failed"}
+    keys = collect_keys.collect(stage, [o.repository for o in result.outcomes], failed)
+    ctx.stopped_by, ctx.fatal = ctx.stopped_by or stage.stopped_by, ctx.fatal or stage.fatal
+    result.keys = KeysCounts(keys.deployments, keys.incidents, keys.first_commits, keys.refused)
+    for outcome in result.outcomes:
+        name = outcome.repository.lower()
+        if name in keys.failed:
+            outcome.status = "failed"
+            outcome.error = "; ".join([*([outcome.error] if outcome.error else []), *keys.failed[name]])
+        elif name in keys.unfinished and outcome.status == "done":
+            outcome.status = "unfinished"
+
+
 def _conclude(ctx: _Run, result: RunResult) -> None:
     stats = ctx.github.stats
     result.github_requests, result.github_not_modified = stats.requests, stats.not_modified
+    result.graphql_requests, result.graphql_points = stats.graphql_requests, stats.graphql_points
     result.rate_limit_remaining = stats.rate_limit_remaining
     if isinstance(ctx.stopped_by, BudgetSpent):
         result.rate_limit_reset = ctx.stopped_by.reset or stats.rate_limit_reset

@@ -116,6 +116,21 @@ class OpenPrs:
     low_sample: bool
 
 
+@dataclass(frozen=True)
+class KeyMonth:
+    """One of the four keys for one team and calendar month: a row of the key's view, with its band."""
+
+    month: date  # the first of the calendar month (UTC), whole even where the window starts later
+    value: float | None  # None: time to restore while no incident of the month is closed
+    band: str | None  # None: no value, or no benchmark year
+    n: int  # what the figure is over: deployments, changes, deployments, restored incidents
+    low_sample: bool
+    p95: float | None = None  # lead time for changes, time to restore
+    deployment_days: int = 0  # deployment frequency
+    failed: int = 0  # change failure rate: failed deployments
+    open_incidents: int = 0  # time to restore: counted apart, never in the median
+
+
 @dataclass
 class TeamData:
     name: str
@@ -123,6 +138,10 @@ class TeamData:
     months: list[Month] = field(default_factory=list)
     lead_time: LeadTime = LeadTime(0, None, None, low_sample=False)
     open_prs: OpenPrs | None = None
+    # The four keys: key -> calendar month -> figure, for the months the window touches.
+    keys: dict[str, dict[date, KeyMonth]] = field(default_factory=dict)
+    keys_ever: set[str] = field(default_factory=set)  # keys with a figure in any month, inside the window or not
+    owned_repositories: int | None = None  # repositories the teams file gives it, ever; None: this login cannot tell
 
 
 @dataclass(frozen=True)
@@ -134,6 +153,7 @@ class Status:
     unattributed: int  # eligible PRs no team received, all time
     unknown_authors: int  # of those, PRs by logins in no team
     last_failure: str | None = None  # the newest run's error, when it failed
+    repositories: int | None = None  # repositories in the teams file (the four keys' sources)
 
 
 @dataclass(frozen=True)
@@ -146,6 +166,18 @@ class Health:
     unmapped: list[tuple[Any, ...]]  # authors in no team
 
 
+@dataclass(frozen=True)
+class Benchmarks:
+    """The State of DevOps report whose bands the four keys are given (the newest in view_dora_benchmarks)."""
+
+    year: int | None  # None: no benchmark rows, so no bands
+    source: str | None  # the report's citation
+    bands: list[tuple[str, str, str]]  # (key, band, the report's wording), best band first
+
+
+NO_BENCHMARKS = Benchmarks(None, None, [])
+
+
 @dataclass
 class ReportData:
     generated_at: datetime
@@ -154,6 +186,7 @@ class ReportData:
     teams: list[TeamData]
     health: Health
     status: Status
+    benchmarks: Benchmarks = NO_BENCHMARKS
 
 
 def load_report(engine: Engine, *, team: str | None, weeks: int, now: datetime | None = None) -> ReportData:
@@ -168,9 +201,11 @@ def load_report(engine: Engine, *, team: str | None, weeks: int, now: datetime |
         for name, count, p90 in conn.execute(text("SELECT team_name, open_prs, p90_age_hours FROM view_open_pr_age")):
             if name in teams:
                 teams[name].open_prs = OpenPrs(count, float(p90), low_sample=count < threshold)
+        benchmarks = _benchmarks(conn)
+        _add_four_keys(conn, window, teams, benchmarks.year)
         health = _health(conn, window)
         status = _status(conn)
-    return ReportData(now, window, threshold, list(teams.values()), health, status)
+    return ReportData(now, window, threshold, list(teams.values()), health, status, benchmarks)
 
 
 def _span(window: Window) -> dict[str, datetime]:
@@ -214,6 +249,68 @@ def _add_lead_times(conn: Connection, window: Window, teams: dict[str, TeamData]
         data.months = [_month(start, months.get((name, start)), window, threshold) for start in window.months()]
 
 
+# The four keys, as dora_benchmarks names them: each key's view and its columns (value, n, p95, deployment days,
+# failed deployments, open incidents). The band is dora_band(), the function view_dora_summary applies.
+KEYS = ("deployment_frequency", "change_lead_time", "change_failure_rate", "time_to_restore")
+_KEY_VIEWS = {
+    "deployment_frequency": ("view_dora_deployment_frequency", "deployments_per_week", "deployments", "NULL",
+                             "deployment_days", "0", "0"),
+    "change_lead_time": ("view_dora_change_lead_time", "median_change_lead_time_hours", "changes",
+                         "p95_change_lead_time_hours", "0", "0", "0"),
+    "change_failure_rate": ("view_dora_change_failure_rate", "change_failure_rate", "deployments", "NULL", "0",
+                            "failed_deployments", "0"),
+    "time_to_restore": ("view_dora_time_to_restore", "median_time_to_restore_hours", "restored",
+                        "p95_time_to_restore_hours", "0", "0", "open_incidents"),
+}  # fmt: skip
+
+
+def _benchmarks(conn: Connection) -> Benchmarks:
+    rows = conn.execute(
+        text("SELECT report_year, metric, band, wording, source FROM view_dora_benchmarks "
+             "WHERE report_year = (SELECT max(report_year) FROM view_dora_benchmarks) ORDER BY metric, rank")
+    ).all()  # fmt: skip
+    if not rows:
+        return NO_BENCHMARKS
+    return Benchmarks(rows[0].report_year, rows[0].source, [(r.metric, r.band, r.wording) for r in rows])
+
+
+def _add_four_keys(conn: Connection, window: Window, teams: dict[str, TeamData], year: int | None) -> None:
+    """Every month of every key (a few rows per team), kept for the calendar months the window touches; a key
+    with a figure in some other month tells the page to say "none this month" rather than "none collected"."""
+    months = set(calendar_months(window))
+    for data in teams.values():
+        data.keys = {key: {} for key in KEYS}
+    for key, (view, value, *columns) in _KEY_VIEWS.items():
+        rows = conn.execute(
+            text(f"SELECT team_name, month, low_sample, dora_band(CAST(:year AS integer), :key, {value}), {value}, "
+                 f"{', '.join(columns)} FROM {view}"), {"year": year, "key": key},
+        )  # fmt: skip
+        for name, month, low, band, value, n, p95, days, failed, still_open in rows:
+            if name not in teams:
+                continue
+            teams[name].keys_ever.add(key)
+            if month in months:
+                figure = KeyMonth(month, _float(value), band, n, low, _float(p95), days, failed, still_open)
+                teams[name].keys[key][month] = figure
+    if _readable(conn, "repository_owners") and _readable(conn, "teams"):
+        owned = conn.execute(
+            text("SELECT t.name, count(DISTINCT o.repository) FROM teams t "
+                 "LEFT JOIN repository_owners o ON o.team_id = t.id GROUP BY t.name")
+        )  # fmt: skip
+        for name, count in owned:
+            if name in teams:
+                teams[name].owned_repositories = count
+
+
+def calendar_months(window: Window) -> list[date]:
+    """The first day of each calendar month the window touches: the four keys' views count whole months."""
+    return [start.replace(day=1) for start in window.months()]
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def _health(conn: Connection, window: Window) -> Health:
     span = _span(window)
     attributed = conn.execute(
@@ -242,7 +339,8 @@ def _health(conn: Connection, window: Window) -> Health:
 
 def _selected_teams(conn: Connection, team: str | None) -> list[str]:
     """Every team of the teams file, or the one ``--team`` names (any case: team names are unique regardless of
-    case in the teams file); none while no team has any credited PR, so the page says the next step instead.
+    case in the teams file); none while no team has any credited PR, deployment or incident, so the page says the
+    next step instead.
     A team without credits shows its zeros: a misspelt login must not hide the team it belongs to."""
     names = list(conn.execute(text("SELECT team_name FROM view_teams ORDER BY 1")).scalars())
     if team is not None:
@@ -252,8 +350,10 @@ def _selected_teams(conn: Connection, team: str | None) -> list[str]:
             raise ConfigError(f"no team named {shown(team, limit=200)} (teams: {known})")
         names = matches
     credited = conn.execute(
-        text("SELECT EXISTS (SELECT FROM view_team_velocity) OR EXISTS (SELECT FROM view_open_pr_age)")
-    ).scalar_one()
+        text("SELECT EXISTS (SELECT FROM view_team_velocity) OR EXISTS (SELECT FROM view_open_pr_age) "
+             "OR EXISTS (SELECT FROM view_dora_deployment_attribution) "
+             "OR EXISTS (SELECT FROM view_dora_incident_attribution)")
+    ).scalar_one()  # fmt: skip
     return names if credited else []
 
 
@@ -273,7 +373,8 @@ def _status(conn: Connection) -> Status:
         text("SELECT count(*), count(*) FILTER (WHERE reason = 'unknown_author') FROM view_unattributed_prs")
     ).one()
     runs = count("collector_runs", "status IN ('success', 'partial')")
-    return Status(count("teams"), runs, unattributed, unknown, _last_failure(conn) if runs is not None else None)
+    last_failure = _last_failure(conn) if runs is not None else None
+    return Status(count("teams"), runs, unattributed, unknown, last_failure, count("repositories"))
 
 
 def _last_failure(conn: Connection) -> str | None:
@@ -308,6 +409,8 @@ def _month(start: date, row: tuple[int, float, float] | None, window: Window, th
 
 def render_html(data: ReportData) -> str:
     sections = "\n".join(_team_section(i, team, data) for i, team in enumerate(data.teams))
+    if data.teams:
+        sections = _overview(data) + sections + _about_keys(data.benchmarks)
     nav = "".join(f'<a href="#team-{i}">{name_html(t.name)}</a>' for i, t in enumerate(data.teams))
     count = len(data.teams)
     return _PAGE.format(
@@ -318,8 +421,8 @@ def render_html(data: ReportData) -> str:
         ),
         key=(
             '<span class="swatch in-progress"></span> in progress: this week and this month so far, not finished'
-            f'<span class="swatch low-sample"></span> low sample: a median or percentile over fewer than '
-            f"{data.low_sample_min_prs} PRs, read with care"
+            f'<span class="swatch low-sample"></span> low sample: a figure over fewer than '
+            f"{data.low_sample_min_prs} PRs, deployments, changes or incidents, read with care"
         ),
         nav=nav,
         sections=sections or f'<section class="empty-state"><p>{empty_message(data)}</p></section>',
@@ -387,8 +490,9 @@ def _team_section(index: int, team: TeamData, data: ReportData) -> str:
     ]  # fmt: skip
     caption = f'<span class="window">{escape(window)}</span>'
     return (
-        f'<section class="team" id="team-{index}"><h2>{name_html(team.name)}</h2>'
-        f'<div class="tiles">{"".join(_tile(t) for t in tiles)}</div><div class="charts">'
+        f'<section class="team" id="team-{index}"><h2>{name_html(team.name)}</h2>{_keys_block(index, team, data)}'
+        f'<p class="group">Pull requests</p><div class="tiles">{"".join(_tile(t) for t in tiles)}</div>'
+        '<div class="charts">'
         f"<figure><figcaption>Merged PRs per week{caption}</figcaption>{velocity_chart(team.weeks, f't{index}')}"
         f"</figure><figure><figcaption>PR lead time (open → merge) per month, hours{caption}</figcaption>"
         f"{lead_time_chart(team.months, f't{index}')}</figure></div></section>"
@@ -455,6 +559,311 @@ def _hours(value: float | None) -> str:
     if value is None:
         return "n/a"
     return f"{value / 24:.1f} d" if value >= 72 else f"{value:.1f} h"
+
+
+# ---------------------------------------------------------------- the four keys
+
+KEY_LABELS = {
+    "deployment_frequency": "Deployment frequency",
+    "change_lead_time": "Lead time for changes",
+    "change_failure_rate": "Change failure rate",
+    "time_to_restore": "Time to restore",
+}
+KEY_MEANINGS = {
+    "deployment_frequency": "how often the team's repositories deploy to production: the month's deployments, "
+    "weighted by the team's share of each repository, per week (per day from 7 a week, per month below 1).",
+    "change_lead_time": "from a change's first commit to the deployment that shipped it; the median over the "
+    "changes deployed in the month. Not PR lead time (open → merge).",
+    "change_failure_rate": "the share of the month's deployments that failed: an incident names it as the root "
+    "cause (or opened while it was the latest deployment), or a later pull request reverted a change it shipped.",
+    "time_to_restore": "from an incident's opening to its closing; the median over the incidents opened in the month "
+    "and closed since. Open incidents are counted apart, never guessed.",
+}
+_SAMPLE_NOUN = {
+    "deployment_frequency": "deployment",
+    "change_lead_time": "change",
+    "change_failure_rate": "deployment",
+    "time_to_restore": "restored incident",
+}
+# Each band's background and text colour, with at least 4.5:1 contrast between them (WCAG AA): the band's name is
+# always written in it, so colour is never the only thing that tells the bands apart.
+BAND_COLOURS = {
+    "elite": ("#15803d", "#ffffff"),
+    "high": ("#bbf7d0", "#14532d"),
+    "medium": ("#fed7aa", "#7c2d12"),
+    "low": ("#b91c1c", "#ffffff"),
+}
+NO_BAND = ("#e2e8f0", "#334155")
+
+
+def headline_month(window: Window) -> date:
+    """The month the four keys' tiles show: the latest complete calendar month the window touches, or the current
+    one (in progress) when the window lies inside it."""
+    complete = [m for m in calendar_months(window) if m < window.this_month]
+    return complete[-1] if complete else window.this_month
+
+
+def key_value(key: str, figure: KeyMonth) -> str:
+    """The figure in units a person reads: deployments per day, week or month; hours or days; percent."""
+    if figure.value is None:
+        return EN_DASH
+    if key == "deployment_frequency":
+        return _frequency(figure.value, figure.month)
+    if key == "change_failure_rate":
+        return f"{round(figure.value * 100, 1):g}%"
+    return _hours(figure.value)
+
+
+def _frequency(per_week: float, month: date) -> str:
+    if per_week >= 7:
+        return f"{per_week / 7:.1f} per day"
+    if per_week >= 1:
+        return f"{per_week:.1f} per week"
+    days = (_next_month(month) - month).days  # the view divides the month's deployments by days / 7
+    return f"{per_week * days / 7:.1f} per month"
+
+
+def _key_note(key: str, figure: KeyMonth) -> str:
+    if key == "deployment_frequency":
+        return f"{counted(figure.n, 'deployment')} on {counted(figure.deployment_days, 'day')}"
+    if key == "change_lead_time":
+        return f"first commit → production, median of {counted(figure.n, 'change')} · p95 {_hours(figure.p95)}"
+    if key == "change_failure_rate":
+        return f"{figure.failed} of {counted(figure.n, 'deployment')} failed"
+    opened = figure.n + figure.open_incidents
+    if figure.value is None:
+        return f"{counted(opened, 'incident')} opened, none closed yet"
+    still_open = f" · {figure.open_incidents} still open" if figure.open_incidents else ""
+    return f"median of {counted(figure.n, 'restored incident')}{still_open}"
+
+
+def _why_none(key: str, team: TeamData, month: date, status: Status) -> str:
+    """A few words on why a key has no figure for the month: not a blank."""
+    deployed = "deployment_frequency" in team.keys_ever
+    name = f"{month:%b %Y}"
+    if key == "time_to_restore":
+        if key not in team.keys_ever:
+            return "no incident collected (issues with the repositories' incident label)"
+        return f"no incident opened in {name}"
+    if not deployed:
+        return _no_deployments(team, status)
+    if key == "change_lead_time" and month in team.keys["deployment_frequency"]:
+        return "no deployed change with a known first commit (view_dora_undeployed_prs says why)"
+    if key == "change_lead_time":
+        return f"no deployment in {name}, so no change shipped"
+    return f"no deployment in {name}"
+
+
+def _no_deployments(team: TeamData, status: Status) -> str:
+    """Why a team has no deployment in any month. ``None`` counts: this login cannot read who owns what."""
+    if team.owned_repositories == 0 and status.repositories:
+        return "no deployments: no repository in the teams file names this team as an owner"
+    if team.owned_repositories:
+        repositories = counted(team.owned_repositories, "repository", "repositories")
+        return f"no deployments collected from its {repositories}: check their deployment source"
+    return "no deployments collected: configure repositories in the teams file"
+
+
+def _why_no_keys(team: TeamData, status: Status) -> str:
+    """Why a team has none of the four keys in any month, and the next step."""
+    sync, run = "<code>dora-collector teams sync --file teams.json</code>", "<code>dora-collector run</code>"
+    if status.repositories == 0:
+        return (
+            "no repositories in the teams file yet. Add <code>repositories</code> with their owners, deployment "
+            f"source and incident label, run {sync}, then {run}."
+        )
+    if team.owned_repositories == 0:
+        return f"no repository in the teams file names this team as an owner. Add it to their owners and run {sync}."
+    if team.owned_repositories:
+        repositories = counted(team.owned_repositories, "repository", "repositories")
+        return (
+            f"no deployment or incident collected yet from its {repositories}. Check their deployment source and "
+            f"incident label, then {run}."
+        )
+    return (
+        "no deployment or incident credited to this team yet. Give it repositories in the teams file (owners, "
+        f"deployment source, incident label), then {run}."
+    )
+
+
+def _band_badge(band: str | None, year: int | None) -> str:
+    if band is None:
+        return ""
+    name = escape(band)
+    return f'<span class="perf-band {name}" title="{name} by the {year} report">{name}</span>'
+
+
+def _keys_block(index: int, team: TeamData, data: ReportData) -> str:
+    """The four keys' tiles of one team, or one line saying why it has none in any month."""
+    if not team.keys_ever:
+        why = _why_no_keys(team, data.status)
+        return f'<p class="group">The four keys</p><p class="keys-empty">{why}</p>'
+    month = headline_month(data.window)
+    tiles = "".join(_key_tile(key, team, month, data, f"k{index}-{i}") for i, key in enumerate(KEYS))
+    return f'<p class="group">The four keys</p><div class="tiles dora-keys">{tiles}</div>'
+
+
+def _key_tile(key: str, team: TeamData, month: date, data: ReportData, uid: str) -> str:
+    window, year = data.window, data.benchmarks.year
+    figure = team.keys[key].get(month)
+    classes = "tile dora-key"
+    if figure is not None and figure.value is not None:
+        value = f'<div class="value">{escape(key_value(key, figure))} {_band_badge(figure.band, year)}</div>'
+        note = f'<div class="note">{escape(_key_note(key, figure))}</div>'
+    else:
+        classes += " no-data"
+        why = _key_note(key, figure) if figure is not None else _why_none(key, team, month, data.status)
+        value, note = f'<div class="value">{EN_DASH}</div>', f'<div class="note why">{escape(why)}</div>'
+    badge = ""
+    if figure is not None and figure.low_sample and figure.value is not None:
+        classes += " low-sample"
+        badge = f'<div class="badge">low sample: {counted(figure.n, _SAMPLE_NOUN[key])}</div>'
+    in_progress = month == window.this_month
+    classes += " in-progress" * in_progress
+    trend = key_trend(key, calendar_months(window), team.keys[key], window, uid, year)
+    so_far = "" if in_progress else _so_far(key, team, window, year)
+    period = f"{month:%b %Y}" + " so far (in progress)" * in_progress
+    bands = f"{year} bands" if year else "no bands: view_dora_benchmarks is empty"
+    return (
+        f'<div class="{classes}"><div class="label">{escape(KEY_LABELS[key])}</div>{value}{note}{badge}{trend}'
+        f'{so_far}<div class="window">{escape(period)} · {escape(bands)}</div></div>'
+    )
+
+
+def _so_far(key: str, team: TeamData, window: Window, year: int | None) -> str:
+    """The current month, unfinished, told apart from the headline."""
+    figure = team.keys[key].get(window.this_month)
+    if figure is None:
+        value, band = "nothing yet", ""
+    elif figure.value is None:
+        value, band = _key_note(key, figure), ""
+    else:
+        value, band = key_value(key, figure), _band_badge(figure.band, year)
+    return (
+        f'<div class="so-far"><span class="swatch in-progress"></span>{window.this_month:%b} so far: '
+        f"{escape(value)} {band}</div>"
+    )
+
+
+def _overview(data: ReportData) -> str:
+    """Every team's four keys for the headline month, side by side: the page's ten-second picture."""
+    if len(data.teams) < 2 or not any(team.keys_ever for team in data.teams):
+        return ""
+    month = headline_month(data.window)
+    head = "".join(f'<th scope="col">{escape(KEY_LABELS[key])}</th>' for key in KEYS)
+    body = []
+    for index, team in enumerate(data.teams):
+        cells = "".join(_overview_cell(key, team.keys[key].get(month), data.benchmarks.year) for key in KEYS)
+        body.append(f'<tr><th scope="row"><a href="#team-{index}">{name_html(team.name)}</a></th>{cells}</tr>')
+    period = f"{month:%B %Y}" + " so far (in progress)" * (month == data.window.this_month)
+    year = f"bands of the {data.benchmarks.year} State of DevOps report" if data.benchmarks.year else "no bands"
+    return (
+        f'<section class="overview"><h2>The four keys, {escape(period)}<span class="window">{escape(year)}; '
+        "each team's section says why a key is missing and shows its months</span></h2>"
+        f'<table class="dora-overview"><thead><tr><th scope="col">Team</th>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></section>"
+    )
+
+
+def _overview_cell(key: str, figure: KeyMonth | None, year: int | None) -> str:
+    if figure is None or figure.value is None:
+        return '<td class="none">no data</td>'
+    low = ' <span class="badge">low sample</span>' if figure.low_sample else ""
+    return f"<td>{escape(key_value(key, figure))} {_band_badge(figure.band, year)}{low}</td>"
+
+
+def _about_keys(benchmarks: Benchmarks) -> str:
+    """What each key means, and where the bands come from, with the report's own words for each."""
+    meanings = "".join(
+        f"<li><strong>{escape(KEY_LABELS[key])}</strong>: {escape(KEY_MEANINGS[key])}</li>" for key in KEYS
+    )
+    if benchmarks.year is None:
+        bands = "<p>No benchmark rows in <code>view_dora_benchmarks</code>: the keys are shown without bands.</p>"
+    else:
+        bands = (
+            f"<p>Bands are those of the {name_html(benchmarks.source)}. A value takes the best band whose bound "
+            'it reaches (the bounds are our reading of the report\'s words; sql/README.md, "Bands"). '
+            "Each key covers a whole calendar month (UTC), even where the window starts later.</p>"
+            + _bands_table(benchmarks)
+        )
+    return f'<section class="about-keys"><h2>About the four keys</h2><ul>{meanings}</ul>{bands}</section>'
+
+
+def _bands_table(benchmarks: Benchmarks) -> str:
+    names = list(dict.fromkeys(band for _, band, _ in benchmarks.bands))
+    words = {(key, band): wording for key, band, wording in benchmarks.bands}
+    head = "".join(f"<th>{_band_badge(band, benchmarks.year)}</th>" for band in names)
+    body = "".join(
+        f'<tr><th scope="row">{escape(KEY_LABELS.get(key, key))}</th>'
+        + "".join(f"<td>{name_html(words.get((key, band), EN_DASH))}</td>" for band in names)
+        + "</tr>"
+        for key in dict.fromkeys(key for key, _, _ in benchmarks.bands)
+    )
+    return f'<table class="bands"><thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+SPARK_W, SPARK_H, SPARK_TOP, SPARK_BASE = 220, 46, 3, 30
+
+
+def key_trend(
+    key: str, months: Sequence[date], figures: dict[date, KeyMonth], window: Window, uid: str, year: int | None
+) -> str:
+    """One bar per calendar month, coloured by its band; the current month over hatching, lighter; a month
+    without a figure a grey dash. Each bar's height is its value against the highest shown."""
+    top = max([f.value for f in figures.values() if f.value is not None and f.value > 0] + [0.0]) or 1.0
+    slot = SPARK_W / max(len(months), 1)
+    parts = []
+    for i, month in enumerate(months):
+        x, figure = i * slot, figures.get(month)
+        in_progress = month == window.this_month
+        tip = _trend_tip(key, month, figure, in_progress, year)
+        if figure is not None and figure.low_sample and figure.value is not None:
+            parts.append(_spark_slot("low", x, slot, uid, tip))
+        if in_progress:  # over the low-sample shading: the hatching's gaps let it show
+            parts.append(_spark_slot("in-progress", x, slot, uid, tip))
+        if figure is None or figure.value is None:
+            parts.append(f'<line class="none" x1="{x + slot * 0.3:.1f}" x2="{x + slot * 0.7:.1f}" y1="{SPARK_BASE}" '
+                         f'y2="{SPARK_BASE}"><title>{escape(tip)}</title></line>')  # fmt: skip
+        else:
+            height = max(1.5, (SPARK_BASE - SPARK_TOP) * max(figure.value, 0.0) / top)
+            fill, ink = BAND_COLOURS.get(figure.band or "", NO_BAND)
+            lighter = ' opacity="0.55"' * in_progress
+            parts.append(
+                # The band in a data attribute: a class "low" would take the low-sample shading's style.
+                f'<rect class="bar" data-band="{escape(figure.band or "none")}" x="{x + slot * 0.2:.1f}" '
+                f'y="{SPARK_BASE - height:.1f}" width="{slot * 0.6:.1f}" height="{height:.1f}" fill="{fill}" '
+                f'stroke="{ink}" stroke-width="1"{lighter}><title>{escape(tip)}</title></rect>'
+            )
+        parts.append(f'<text class="xtick" x="{x + slot / 2:.1f}" y="{SPARK_H - 4}">{month:%b}</text>')
+    hatch = (
+        f'<defs><pattern id="ip-{uid}" width="6" height="6" patternUnits="userSpaceOnUse" '
+        f'patternTransform="rotate(45)"><rect width="2.5" height="6" fill="{IN_PROGRESS_STRIPE}"/></pattern></defs>'
+    )
+    label = f"{KEY_LABELS[key]} per month, coloured by band"
+    return (
+        f'<svg class="spark" viewBox="0 0 {SPARK_W} {SPARK_H}" role="img" aria-label="{escape(label)}" '
+        f'xmlns="http://www.w3.org/2000/svg">{hatch}{"".join(parts)}</svg>'
+    )
+
+
+def _spark_slot(kind: str, x: float, width: float, uid: str, tip: str) -> str:
+    """A month's background in a trend: hatched for in progress, dashed grey for low sample."""
+    fill = f' fill="url(#ip-{uid})"' if kind == "in-progress" else ""
+    return (
+        f'<rect class="band {kind}" x="{x:.1f}" y="0" width="{width:.1f}" height="{SPARK_BASE + 2}"{fill}>'
+        f"<title>{escape(tip)}</title></rect>"
+    )
+
+
+def _trend_tip(key: str, month: date, figure: KeyMonth | None, in_progress: bool, year: int | None) -> str:
+    name = f"{month:%b %Y}" + " so far (in progress)" * in_progress
+    if figure is None:
+        return f"{name}: none"
+    if figure.value is None:
+        return f"{name}: {_key_note(key, figure)}"
+    band = f", {figure.band} ({year} bands)" if figure.band else ""
+    low = ", low sample" if figure.low_sample else ""
+    return f"{name}: {key_value(key, figure)}{band}; {_key_note(key, figure)}{low}"
 
 
 # ---------------------------------------------------------------- SVG charts
@@ -637,12 +1046,17 @@ _PAGE = """<!doctype html>
 </header>
 <main>{sections}{health}</main>
 <footer>Every figure comes from the documented SQL views (view_team_velocity, view_pr_attribution,
-view_open_pr_age, view_unattributed_prs): weeks start on Monday, UTC; a PR counts for each team its author
-belonged to when it merged. PR lead time is the time from opening a pull request to merging it.
-Produced by dora-collector.</footer>
+view_open_pr_age, view_unattributed_prs; for the four keys view_dora_deployment_frequency,
+view_dora_change_lead_time, view_dora_change_failure_rate, view_dora_time_to_restore and view_dora_benchmarks):
+weeks start on Monday, UTC; a PR counts for each team its author belonged to when it merged, a deployment or an
+incident for the teams that owned its repository then. PR lead time is the time from opening a pull request to
+merging it; lead time for changes, from a change's first commit to its deployment. Produced by dora-collector.</footer>
 </body></html>
 """
 
+BAND_CSS = "\n".join(
+    f".perf-band.{band} {{ background:{bg}; color:{ink}; }}" for band, (bg, ink) in BAND_COLOURS.items()
+)
 _CSS = f"""
 :root {{ --ink:#0f172a; --muted:#64748b; --line:#e2e8f0; --card:#fff; --bg:#f1f5f9; }}
 * {{ box-sizing: border-box; }}
@@ -687,6 +1101,28 @@ table {{ border-collapse:collapse; width:100%; font-size:13px; }}
 th {{ text-align:left; color:var(--muted); font-weight:600; border-bottom:2px solid var(--line); padding:6px 8px; }}
 td {{ border-bottom:1px solid var(--line); padding:5px 8px; }}
 tr:nth-child(even) td {{ background:#f8fafc; }}
+.group {{ margin:4px 0 6px; color:var(--muted); font-size:12px; font-weight:600; text-transform:uppercase;
+          letter-spacing:.05em; }}
+.tiles.dora-keys .tile {{ flex:1 1 230px; background:#fff; }}
+.tile.dora-key .value {{ display:flex; align-items:center; flex-wrap:wrap; gap:4px 10px; }}
+.tile.dora-key.no-data .value {{ color:var(--muted); }}
+.tile.dora-key .why {{ color:#334155; }}
+.tile.dora-key.in-progress {{ border:1px dashed {IN_PROGRESS_EDGE}; }}
+.tile.low-sample .perf-band {{ opacity:.85; }}
+.so-far {{ color:var(--muted); font-size:12px; }}
+.perf-band {{ display:inline-block; padding:1px 9px; border-radius:999px; font-size:12px; font-weight:700;
+             line-height:1.5; letter-spacing:.03em; text-transform:uppercase; vertical-align:middle;
+             background:{NO_BAND[0]}; color:{NO_BAND[1]}; }}
+{BAND_CSS}
+.keys-empty {{ margin:0 0 12px; padding:10px 14px; border:1px dashed #cbd5e1; border-radius:10px; color:#334155; }}
+svg.spark {{ display:block; width:100%; max-width:260px; height:auto; margin:6px 0 2px; }}
+svg.spark .none {{ stroke:{GREY}; stroke-width:2; }}
+svg.spark .xtick {{ font-size:10px; }}
+table.dora-overview td, table.dora-overview th {{ vertical-align:middle; }}
+table.dora-overview th a {{ color:inherit; }}
+table.dora-overview td.none {{ color:var(--muted); font-style:italic; }}
+.about-keys ul {{ margin:0 0 10px; padding-left:20px; }} .about-keys li {{ margin:3px 0; }}
+table.bands td {{ font-size:12px; }}
 .empty {{ color:var(--muted); font-style:italic; }}
 .empty-state p {{ margin:0; font-size:16px; }}
 code {{ background:#eef2ff; padding:1px 5px; border-radius:4px; font-size:13px; }}

@@ -232,6 +232,9 @@ collector_runs = Table(
     # The backend holding the run's locks: while it lives, a 'running' row is a live run.
     Column("lock_pid", Integer),
     Column("lock_backend_start", TZ),
+    # GraphQL queries sent and the points GitHub charged for them (its GraphQL budget is apart from REST's).
+    Column("github_graphql_requests", Integer, nullable=False, server_default="0"),
+    Column("github_graphql_points", Integer, nullable=False, server_default="0"),
     CheckConstraint("status IN ('running', 'success', 'partial', 'failed')", name="ck_collector_runs_status"),
 )
 
@@ -350,6 +353,8 @@ signal_state = Table(
     Column("etag", Text),
     Column("fingerprint", Text),
     Column("updated_at", TZ, nullable=False, server_default=func.now()),
+    # Every fact of the source from covered_since up to the watermark is stored (migration 0012).
+    Column("covered_since", TZ),
     PrimaryKeyConstraint("repository", "signal"),
     CheckConstraint(
         "signal IN ('deployments', 'workflow', 'releases', 'incidents', 'first_commits')", name="ck_signal_state_signal"

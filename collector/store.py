@@ -51,8 +51,10 @@ METRIC_COLUMNS = (
 )  # fmt: skip
 PR_COLUMNS = (
     "repository", "number", "title", "author", "is_bot", "state", "draft", "base_ref",
-    "default_branch", "created_at", "updated_at", "closed_at", "merged_at",
+    "default_branch", "created_at", "updated_at", "closed_at", "merged_at", "reverts_number",
 )  # fmt: skip
+# Read once a PR is merged (collector.collect_keys), kept when the PR is listed and written again.
+FIRST_COMMIT_COLUMNS = ("first_commit_at", "first_commit_read_at")
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "57P01", "57P02", "57P03", "08000", "08003", "08006"}
 
 
@@ -186,10 +188,16 @@ def _replace(
     cur: psycopg.Cursor[Any], repository: str, prs: Sequence[PullRequest], metric_rows: Sequence[MetricRow]
 ) -> None:
     cur.execute(_DELETE_PULL_REQUESTS, (repository, [pr.number for pr in prs]), prepare=False)
+    first_commits = {number: (first_at, read_at) for number, first_at, read_at in cur.fetchall()}
     # pr_metrics rows exist only for stored PRs: on a backfill nothing was stored, nothing to delete.
-    if stored := [number for (number,) in cur.fetchall()]:
-        cur.execute(_DELETE_METRICS, (repository, stored), prepare=False)
-    copy_rows(cur, "pull_requests", PR_COLUMNS, (pr_row(pr) for pr in prs if _stored(pr)))
+    if first_commits:
+        cur.execute(_DELETE_METRICS, (repository, list(first_commits)), prepare=False)
+    copy_rows(
+        cur,
+        "pull_requests",
+        (*PR_COLUMNS, *FIRST_COMMIT_COLUMNS),
+        (pr_row(pr) + first_commits.get(pr.number, (None, None)) for pr in prs if _stored(pr)),
+    )
     copy_rows(cur, "pr_metrics", METRIC_COLUMNS, (metric_row(row) for row in metric_rows))
 
 
@@ -209,7 +217,8 @@ def _excerpt(pr: PullRequest) -> str:
 # And the array is cast: psycopg sends small ints as smallint[], and the planner costs a cross-type
 # `integer = ANY(smallint[])` of 1,000 numbers as dearer than that same scan.
 _DELETE_PULL_REQUESTS = (
-    "DELETE FROM pull_requests WHERE repository = %s AND number = ANY(%s::integer[]) RETURNING number"
+    "DELETE FROM pull_requests WHERE repository = %s AND number = ANY(%s::integer[]) "
+    "RETURNING number, first_commit_at, first_commit_read_at"
 )
 _DELETE_METRICS = "DELETE FROM pr_metrics WHERE repository = %s AND pr_number = ANY(%s::integer[])"
 _RELEASE = "DELETE FROM quarantined_prs WHERE repository = %s AND number = ANY(%s::integer[])"

@@ -11,7 +11,7 @@ DEPRECATED = set(re.findall(r"^## (view_\w+) \(deprecated\)", README, re.MULTILI
 
 
 def sql_of(dashboard):
-    yield from (t["rawSql"] for p in dashboard["panels"] for t in p["targets"])
+    yield from (t["rawSql"] for p in dashboard["panels"] for t in p.get("targets", []))
     yield from (v["query"] for v in dashboard["templating"]["list"] if v["type"] == "query")
 
 
@@ -35,3 +35,27 @@ def test_the_documented_views_are_the_ones_the_migrations_create():
         "view_dora_summary",
     } == DOCUMENTED  # fmt: skip
     assert {"view_dora_lead_time"} == DEPRECATED
+
+
+def test_panels_have_unique_ids_and_do_not_overlap():
+    dashboard = json.loads((ROOT / "dashboards" / "dora-collector.json").read_text())
+    panels = dashboard["panels"]
+    assert len({p["id"] for p in panels}) == len(panels)
+    cells = [
+        (p["gridPos"]["x"] + dx, p["gridPos"]["y"] + dy)
+        for p in panels
+        for dx in range(p["gridPos"]["w"])
+        for dy in range(p["gridPos"]["h"])
+    ]
+    assert len(cells) == len(set(cells)) and all(x < 24 for x, _ in cells)
+
+
+def test_the_four_keys_row_has_a_table_a_stat_and_a_series_per_key():
+    dashboard = json.loads((ROOT / "dashboards" / "dora-collector.json").read_text())
+    titles = [p["title"] for p in dashboard["panels"]]
+    row = titles.index("DORA four keys")
+    kinds = [p["type"] for p in dashboard["panels"][row + 1 :]]
+    assert kinds == ["table"] + ["stat"] * 4 + ["timeseries"] * 4
+    # Each key has its stat and its series, named as the report names it (lead time is "for changes").
+    for key in ("Deployment", "Lead time for changes", "Change failure rate", "Time to restore"):
+        assert sum(key in t for t in titles[row + 1 :]) == 2, key

@@ -3,7 +3,7 @@
 import uuid
 from datetime import UTC, datetime
 
-from collector.ledger import RepoOutcome, RunResult, describe
+from collector.ledger import KeysCounts, RepoOutcome, RunResult, describe
 
 RUN = uuid.UUID("5b1e0f6a-3c2d-4e8f-9a7b-1c2d3e4f5a6b")
 NOT_FOUND = "404 Not Found: the repository does not exist or the token cannot read it"
@@ -117,3 +117,36 @@ def test_no_prs_without_github_saying_not_modified_is_not_called_unchanged():
 def test_warnings_come_before_what_was_done():
     text = describe(result(done(prs_seen=1, rows_written=1), warnings=["no teams are synced: run this"]))
     assert text.startswith("No teams are synced: run this. 1 PR collected")
+
+
+# ------------------------------------------------------------------ the four keys
+
+
+def test_the_four_keys_facts_read_are_said_after_the_prs_without_zeros():
+    keys = KeysCounts(deployments=3, incidents=1, first_commits=40)
+    text = describe(result(done(prs_seen=2, rows_written=4), keys=keys, github_requests=2))
+    assert text.startswith(
+        "2 PRs collected from 1 repository, 4 rows written; 3 deployments, 1 incident and 40 first commits read; "
+        "2 GitHub requests."
+    )
+    assert "; 1 deployment read." in describe(result(done(), keys=KeysCounts(deployments=1)))
+    assert "2 incidents and 1 first commit read" in describe(result(done(), keys=KeysCounts(0, 2, 1)))
+
+
+def test_items_refused_for_the_four_keys_point_to_the_log():
+    text = describe(result(done(), keys=KeysCounts(deployments=2, refused=1)))
+    assert "2 deployments read, 1 item GitHub sent for the four keys refused (see the log)" in text
+
+
+def test_graphql_queries_are_counted_with_their_points_apart_from_rest_requests():
+    text = describe(result(done(not_modified=True), github_requests=4, github_not_modified=4, graphql_requests=2,
+                           graphql_points=3))  # fmt: skip
+    assert "; 4 GitHub requests (4 answered 304 Not Modified); 2 GraphQL queries costing 3 points." in text
+    one = describe(result(done(), graphql_requests=1, graphql_points=1))
+    assert "1 GraphQL query costing 1 point." in one
+
+
+def test_a_run_that_read_deployments_is_not_called_unchanged():
+    text = describe(result(done(not_modified=True), keys=KeysCounts(deployments=1), github_requests=1,
+                           github_not_modified=1))  # fmt: skip
+    assert "Nothing changed" not in text and text.startswith("No new or updated PRs; 1 deployment read;")
