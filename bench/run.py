@@ -5,6 +5,10 @@ each against its physical or contractual floor. The collector runs as a separate
 exactly as users run it) against the package's fake GitHub, which adds a per-request latency, and a
 real PostgreSQL (``BENCH_DATABASE_URL``, else Docker, else the embedded wheel).
 
+The organisation deploys, fails and recovers (``collector.testing.sample_org``). The PR scenarios run with a
+teams file without ``repositories``, against the floors of PR listings; the four keys' scenarios (a backfill
+of the signals, the quiet run, late successes, re-attribution) configure every repository.
+
 ``--only realistic`` runs the realistic-latency backfill alone, and ``--collector`` runs it against
 another checkout of the collector (an older commit, a patched copy): comparisons without a setting
 in the product. ``--only analyst`` runs the analyst queries and the read API's latency alone.
@@ -45,9 +49,9 @@ from collector.migrate import upgrade_to_head
 from collector.models import PullRequest
 from collector.pipeline import WRITE_BATCH
 from collector.sync import sync_organisation
-from collector.testing.fake_github import FakeGitHub, FakePull
+from collector.testing.fake_github import FakeGitHub, FakePull, FakeStatus, RequestRecord
 from collector.testing.postgres import create_database, drop_database, postgres_server
-from collector.testing.sample_org import SampleOrg, generate_org, heavy_tail_sizes
+from collector.testing.sample_org import INCIDENT_LABEL, PRODUCTION, SampleOrg, generate_org, heavy_tail_sizes
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -56,6 +60,7 @@ TOKEN = "bench-token"
 OUT = Path(__file__).parent / "out"
 TIMED_CLI = Path(__file__).parent / "timed_cli.py"
 HOURLY_BUDGET = 5000  # GitHub's primary rate limit for a token, per hour
+GRAPHQL_HOURLY_BUDGET = 5000  # GitHub's GraphQL points for a token, per hour: a budget of its own
 PACE = 850  # GITHUB_MAX_REQUESTS_PER_MINUTE's default
 
 
@@ -108,6 +113,12 @@ def pages(count: int) -> int:
     return max(1, math.ceil(count / 100))
 
 
+def pr_teams_document(org: SampleOrg) -> dict[str, Any]:
+    """The teams file without its ``repositories``: the PR scenarios measure the collection of PRs alone,
+    against the floors of PR listings, as an organisation that has not configured the four keys runs."""
+    return {"teams": org.teams_document["teams"]}
+
+
 def listing_stats(org: SampleOrg) -> dict[str, Any]:
     listed = {repo: len(pulls) for repo, pulls in org.pulls.items()}
     closed = {repo: sum(1 for p in pulls if p.state == "closed") for repo, pulls in org.pulls.items()}
@@ -136,6 +147,9 @@ class CliRun:
     exit_code: int
     collector_cpu_seconds: float  # the collector process (user + system)
     fake_github_cpu_seconds: float  # this process, which is idle but for serving the fake GitHub
+    graphql_requests: int = 0
+    graphql_points: int = 0
+    by_kind: dict[str, dict[str, int]] = field(default_factory=dict)  # see costs_by_kind
     # With timed=True: each write transaction as (repository, start, end), from bench/timed_cli.py.
     writes: list[tuple[str, float, float]] = field(default_factory=list)
 
@@ -182,6 +196,7 @@ def run_collector(
     (runs are hours apart in life). ``timed`` runs bench/timed_cli.py, which times the write transactions."""
     fake.clear_log()
     fake.rate_limit = fake.rate_remaining = budget
+    fake.graphql_rate_limit = fake.graphql_remaining = GRAPHQL_HOURLY_BUDGET
     program = [str(TIMED_CLI)] if timed else ["-m", "collector"]
     handle, name = tempfile.mkstemp(prefix="dora-bench-writes-", suffix=".json")
     os.close(handle)
@@ -221,8 +236,45 @@ def run_collector(
         exit_code=process.returncode,
         collector_cpu_seconds=usage.ru_utime + usage.ru_stime,
         fake_github_cpu_seconds=time.process_time() - cpu_before,
+        graphql_requests=sum(1 for r in log if request_kind(r).startswith("graphql")),
+        graphql_points=sum(r.graphql_cost for r in log),
+        by_kind=costs_by_kind(log),
         writes=[(repo, start, end) for repo, start, end in writes],
     )
+
+
+_LISTINGS = (("/pulls", "pulls"), ("/issues", "issues"), ("/runs", "workflow runs"), ("/releases", "releases"))
+
+
+def request_kind(record: RequestRecord) -> str:
+    """What a logged request read: a listing (PRs, the four keys' issues, workflow runs, releases), or a GraphQL
+    query by its operation (``graphql Probe``, ``graphql Deployments``, ``graphql FirstCommits``)."""
+    if record.path.endswith("/graphql"):
+        return f"graphql {record.graphql_operation or '(unnamed)'}"
+    return next((kind for suffix, kind in _LISTINGS if record.path.endswith(suffix)), "other")
+
+
+def costs_by_kind(log: Sequence[RequestRecord]) -> dict[str, dict[str, int]]:
+    """Per kind of request: how many, how many GitHub counted against the REST budget, answered 304, and the
+    GraphQL points charged."""
+    kinds: dict[str, dict[str, int]] = {}
+    for record in log:
+        kind = kinds.setdefault(request_kind(record), {"requests": 0, "counted": 0, "not_modified": 0, "points": 0})
+        kind["requests"] += 1
+        kind["counted"] += record.counted
+        kind["not_modified"] += record.status == 304
+        kind["points"] += record.graphql_cost
+    return kinds
+
+
+def added_kinds(runs: Sequence[CliRun]) -> dict[str, dict[str, int]]:
+    total: dict[str, dict[str, int]] = {}
+    for run in runs:
+        for kind, counts in run.by_kind.items():
+            into = total.setdefault(kind, dict.fromkeys(counts, 0))
+            for name, value in counts.items():
+                into[name] += value
+    return total
 
 
 def paced_floor_seconds(requests: int, per_minute: int, ideal: float, latency: float) -> float:
@@ -400,7 +452,7 @@ def realistic_backfill(
     ideal = max(largest_pages, total_pages / real.workers) * real.latency
     workdir = Path(tempfile.mkdtemp(prefix="dora-bench-realistic-"))
     teams_file = workdir / "teams.json"
-    teams_file.write_text(json.dumps(org.teams_document))
+    teams_file.write_text(json.dumps(pr_teams_document(org)))
     database_url = create_database(server_url, prefix="dora_bench_realistic")
     engine = store.make_engine(database_url, pool_size=2)
     results: dict[str, Any] = {
@@ -485,11 +537,162 @@ def multi_run_backfill(engine: Engine, fake: FakeGitHub, env: dict[str, str], on
     }
 
 
+# ---------------------------------------------------------------- the four keys
+
+
+def first_commits_unread(engine: Engine) -> int:
+    """Merged PRs of a person into the default branch whose first commit was never asked for: what the
+    collector still has to ask GitHub about (every repository is configured in the four keys' scenarios)."""
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM pull_requests WHERE merged_at IS NOT NULL AND first_commit_read_at IS NULL "
+                    "AND author IS NOT NULL AND NOT is_bot AND base_ref = default_branch"
+                )
+            ).scalar_one()
+        )
+
+
+def stored_facts(engine: Engine) -> dict[str, Any]:
+    """The four keys' facts stored: deployments by source and status, incidents, first commits, reverts."""
+    with engine.connect() as conn:
+        deployments = conn.execute(
+            text("SELECT source, status, count(*) FROM deployments GROUP BY source, status ORDER BY source, status")
+        ).all()
+        incidents = conn.execute(text("SELECT count(*), count(*) FILTER (WHERE state = 'open') FROM incidents")).one()
+        prs = conn.execute(
+            text("SELECT count(first_commit_read_at), count(first_commit_at), count(reverts_number) FROM pull_requests")
+        ).one()
+    return {
+        "deployments": {f"{source} {status}": count for source, status, count in deployments},
+        "deployments_stored": sum(count for _, _, count in deployments),
+        "incidents": incidents[0],
+        "open_incidents": incidents[1],
+        "first_commits_asked": prs[0],
+        "first_commits_found": prs[1],
+        "reverts": prs[2],
+    }
+
+
+def github_facts(org: SampleOrg) -> dict[str, int]:
+    """What the organisation holds on GitHub for the four keys (every environment, every conclusion)."""
+    return {
+        "deployments": sum(len(d) for d in org.deployments.values()),
+        "production_deployments": sum(1 for ds in org.deployments.values() for d in ds if d.environment == PRODUCTION),
+        "workflow_runs": sum(len(r) for r in org.workflow_runs.values()),
+        "releases": sum(len(r) for r in org.releases.values()),
+        "incidents": sum(
+            1 for issues in org.issues.values() for i in issues if INCIDENT_LABEL in i.labels and not i.is_pull_request
+        ),
+        "merged_prs": sum(1 for pulls in org.pulls.values() for p in pulls if p.merged_at is not None),
+    }
+
+
+def four_keys_backfill(engine: Engine, fake: FakeGitHub, env: dict[str, str], org: SampleOrg) -> dict[str, Any]:
+    """The four keys' signals read for the first time, over an organisation whose PRs are stored: runs one after
+    another (each with a new hour's budgets) until every merged PR's first commit was asked for, since a run asks
+    for at most 5,000 of them (50 points)."""
+    runs: list[CliRun] = []
+    while not runs or first_commits_unread(engine):
+        if len(runs) == 50:
+            raise SystemExit("the four keys' backfill did not finish in 50 runs")
+        if runs and "graphql FirstCommits" not in runs[-1].by_kind:
+            raise SystemExit(f"{first_commits_unread(engine)} merged PRs have no first commit asked for, and the "
+                             "last run asked for none")  # fmt: skip
+        runs.append(run_collector(fake, env, "run"))
+    kinds = added_kinds(runs)
+    stored, on_github = stored_facts(engine), github_facts(org)
+
+    def points(*operations: str) -> int:
+        return sum(kinds.get(f"graphql {operation}", {}).get("points", 0) for operation in operations)
+
+    def counted(kind: str) -> int:
+        return kinds.get(kind, {}).get("counted", 0)
+
+    return {
+        "runs": len(runs),
+        "status": last_run_status(engine),
+        "wall_seconds": sum(r.wall_seconds for r in runs),
+        "first_run_wall_seconds": runs[0].wall_seconds,
+        "requests": sum(r.requests for r in runs),
+        "counted_requests": sum(r.counted_requests for r in runs),
+        "graphql_requests": sum(r.graphql_requests for r in runs),
+        "graphql_points": sum(r.graphql_points for r in runs),
+        "collector_cpu_seconds": sum(r.collector_cpu_seconds for r in runs),
+        "fake_github_cpu_seconds": sum(r.fake_github_cpu_seconds for r in runs),
+        "by_kind": kinds,
+        "first_run_by_kind": runs[0].by_kind,
+        "on_github": on_github,
+        "stored": stored,
+        # Deployments are read from GitHub in every environment (the pattern is applied to what was read).
+        "graphql_points_per_100_deployments": per_100(points("Probe", "Deployments"), on_github["deployments"]),
+        "graphql_points_per_100_first_commits": per_100(points("FirstCommits"), stored["first_commits_asked"]),
+        "rest_requests_per_100_incidents": per_100(counted("issues"), stored["incidents"]),
+        "rest_requests_per_100_workflow_runs": per_100(counted("workflow runs"), on_github["workflow_runs"]),
+        "rest_requests_per_100_releases": per_100(counted("releases"), on_github["releases"]),
+    }
+
+
+def per_100(cost: float, items: int) -> float:
+    return 100 * cost / items if items else math.nan
+
+
+def quiet_runs(engine: Engine, fake: FakeGitHub, env: dict[str, str], scale: Scale) -> dict[str, Any]:
+    """Runs with nothing changed on GitHub, every signal of every repository configured: medians of ``repeats``,
+    the last one's requests by kind."""
+    quiet, durations = [], []
+    for _ in range(scale.repeats):
+        quiet.append(run_collector(fake, env, "run"))
+        durations.append(last_run_duration(engine))
+    last = quiet[-1]
+    return {
+        "wall_seconds": median([q.wall_seconds for q in quiet]),  # the process's, start-up included
+        "run_seconds": median(durations),  # the ledger's: the run itself
+        "requests_per_repository": last.requests / scale.repos,
+        "pr_listing_requests_per_repository": last.by_kind.get("pulls", {}).get("requests", 0) / scale.repos,
+        "counted_requests_per_repository": last.counted_requests / scale.repos,
+        "graphql_points_per_repository": last.graphql_points / scale.repos,
+        "graphql_points": [q.graphql_points for q in quiet],
+        "by_kind": last.by_kind,
+    }
+
+
+def late_successes(engine: Engine, fake: FakeGitHub, env: dict[str, str], org: SampleOrg,
+                   scale: Scale) -> dict[str, Any]:  # fmt: skip
+    """The deployments that were running succeed: the next run stores the success of those the pattern counts,
+    and the quiet run after it reads no deployments again."""
+    running = org.running_deployments()
+    for repo, deployment in running:
+        fake.add_deployment_status(repo, deployment.id, FakeStatus("success", datetime.now(UTC)))
+    run = run_collector(fake, env, "run")
+    counted = [(repo, str(d.id)) for repo, d in running if d.environment == PRODUCTION]
+    with engine.connect() as conn:
+        succeeded = conn.execute(
+            text("SELECT count(*) FROM deployments WHERE source = 'deployments' AND status = 'success' "
+                 "AND (repository, id) IN (SELECT * FROM unnest(CAST(:repos AS text[]), CAST(:ids AS text[])))"),
+            {"repos": [r for r, _ in counted], "ids": [i for _, i in counted]},
+        ).scalar_one()  # fmt: skip
+    return {
+        "deployments_finished": len(running),
+        "production_deployments_finished": len(counted),
+        "stored_as_successful": succeeded,
+        "run": {
+            "wall_seconds": run.wall_seconds,
+            "counted_requests": run.counted_requests,
+            "graphql_points": run.graphql_points,
+            "by_kind": run.by_kind,
+        },
+        "quiet_after": quiet_runs(engine, fake, env, replace(scale, repeats=1)),
+    }
+
+
 # ---------------------------------------------------------------- re-attribution
 
 
 def moved_teams(document: dict[str, Any], seed: int) -> dict[str, Any]:
-    """The same teams file with a tenth of the full-time people moved to another team a year ago."""
+    """The same teams file with a tenth of the full-time people moved to another team a year ago, and a tenth of
+    the repositories that one team owns handed to another then."""
     rng = random.Random(seed)
     moved = json.loads(json.dumps(document))
     teams = moved["teams"]
@@ -509,6 +712,12 @@ def moved_teams(document: dict[str, Any], seed: int) -> dict[str, Any]:
             else:
                 keep.append(member)
         team["members"] = keep
+    names = [team["name"] for team in teams]
+    for repository in moved.get("repositories", ()):  # a tenth of the repositories owned by one team change hands
+        owners = repository["owners"]
+        if len(owners) == 1 and set(owners[0]) == {"team"} and rng.random() < 0.1:
+            other = rng.choice([name for name in names if name != owners[0]["team"]])
+            repository["owners"] = [{**owners[0], "until": when}, {"team": other, "from": when}]
     return moved
 
 
@@ -521,7 +730,11 @@ def reattribution(engine: Engine, fake: FakeGitHub, documents: list[dict[str, An
         started = time.perf_counter()
         rows = sync_organisation(engine, org).metric_rows
         timings.append(time.perf_counter() - started)
-    return {"seconds": median(timings), "metric_rows": rows, "github_requests": len(fake.requests)}
+    started = time.perf_counter()
+    with engine.connect() as conn:  # the four keys are views over the facts: read again, they follow the owners
+        summary = conn.execute(text("SELECT count(*) FROM view_dora_summary")).scalar_one()
+    return {"seconds": median(timings), "metric_rows": rows, "github_requests": len(fake.requests),
+            "dora_summary_rows": summary, "dora_summary_seconds": time.perf_counter() - started}  # fmt: skip
 
 
 # ---------------------------------------------------------------- analyst queries
@@ -663,7 +876,9 @@ def benchmark(scale: Scale, seed: int, server_url: str, say: Callable[[str], Non
     stats = listing_stats(org)
     workdir = Path(tempfile.mkdtemp(prefix="dora-bench-"))
     teams_file = workdir / "teams.json"
-    teams_file.write_text(json.dumps(org.teams_document))
+    teams_file.write_text(json.dumps(pr_teams_document(org)))
+    keys_file = workdir / "teams-and-repositories.json"
+    keys_file.write_text(json.dumps(org.teams_document))
     database_url = create_database(server_url, prefix="dora_bench")
     engine = store.make_engine(database_url, pool_size=4)
     results: dict[str, Any] = {"listing": {k: v for k, v in stats.items() if k != "pages"}}
@@ -717,13 +932,15 @@ def benchmark(scale: Scale, seed: int, server_url: str, say: Callable[[str], Non
             say("backfill over several runs, GitHub's hourly budget a third of one pass")
             results["multi_run_backfill"] = multi_run_backfill(engine, fake, env, paced.requests, complete_prs)
 
-            say(f"quiet incremental run, {scale.repeats}x")
-            quiet = [run_collector(fake, env, "run") for _ in range(scale.repeats)]
-            results["quiet"] = {
-                "wall_seconds": median([q.wall_seconds for q in quiet]),
-                "requests_per_repository": quiet[-1].requests / scale.repos,
-                "counted_requests_per_repository": quiet[-1].counted_requests / scale.repos,
-            }
+            say("the four keys' backfill: every repository configured, runs until every first commit is read")
+            env = collector_env(database_url, fake, org.repositories, keys_file, scale.workers, PACE)
+            results["four_keys_backfill"] = four_keys_backfill(engine, fake, env, org)
+
+            say(f"quiet incremental run over every signal, {scale.repeats}x")
+            results["quiet"] = quiet_runs(engine, fake, env, scale)
+
+            say("the running deployments succeed: a run picks them up, then a quiet run")
+            results["late_successes"] = late_successes(engine, fake, env, org, scale)
 
             say("incremental run after 1% of PRs changed")
             rng = random.Random(seed)
@@ -738,9 +955,10 @@ def benchmark(scale: Scale, seed: int, server_url: str, say: Callable[[str], Non
                 "wall_seconds": after.wall_seconds,
                 "requests": after.requests,
                 "counted_requests": after.counted_requests,
+                "graphql_points": after.graphql_points,
             }
 
-            say("re-attribution after a membership change (teams sync)")
+            say("re-attribution after a change of memberships and owners (teams sync)")
             documents = [moved_teams(org.teams_document, seed), org.teams_document]
             results["reattribution"] = reattribution(engine, fake, documents, scale.repeats)
 
@@ -770,9 +988,37 @@ TARGETS: list[Target] = [
         None,
         "",
     ),
-    ("quiet run requests per repository", lambda r: r["quiet"]["requests_per_repository"], 1.0, "<="),
+    # The quiet run reads every signal of every repository (the teams file configures them all): its PR listings,
+    # its four keys' listings (each a 304), the GraphQL probe of deployments, and what must be read again.
+    (
+        "quiet run PR listing requests per repository",
+        lambda r: r["quiet"]["pr_listing_requests_per_repository"],
+        1.0,
+        "<=",
+    ),
+    ("quiet run requests per repository, every signal", lambda r: r["quiet"]["requests_per_repository"], None, ""),
     ("quiet run counted requests per repository", lambda r: r["quiet"]["counted_requests_per_repository"], 0.1, "<="),
+    # The probe asks 50 repositories for 1 point: below 25 repositories, it alone is past 1 point per 25.
+    ("quiet run GraphQL points per repository", lambda r: r["quiet"]["graphql_points_per_repository"], 0.04, "<="),
     ("quiet run wall seconds", lambda r: r["quiet"]["wall_seconds"], 3.0, "<="),
+    (
+        "four keys backfill GraphQL points per 100 deployments",
+        lambda r: r["four_keys_backfill"]["graphql_points_per_100_deployments"],
+        None,
+        "",
+    ),
+    (
+        "four keys backfill GraphQL points per 100 first commits",
+        lambda r: r["four_keys_backfill"]["graphql_points_per_100_first_commits"],
+        None,
+        "",
+    ),
+    (
+        "four keys backfill REST requests per 100 incidents",
+        lambda r: r["four_keys_backfill"]["rest_requests_per_100_incidents"],
+        None,
+        "",
+    ),
     # The benchmark decision: the wall-time target is max(latency ideal, pacing floor) under GitHub's
     # secondary limit, and the default (paced) run is judged against it.
     ("backfill wall / max(latency ideal, pacing floor)", lambda r: r["backfill_paced"]["ratio_to_floor"], 1.25, "<="),
@@ -818,7 +1064,7 @@ ANALYST_TARGETS = frozenset(
 # --small judges these; everything else is a property of the full organisation.
 SCALE_FREE = frozenset(
     {
-        "quiet run requests per repository",
+        "quiet run PR listing requests per repository",
         "quiet run counted requests per repository",
         "backfill max concurrent requests",
         "re-attribution GitHub requests",

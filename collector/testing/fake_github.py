@@ -220,6 +220,7 @@ class RequestRecord:
     at: float = 0.0  # time.monotonic() when answered
     authorization: str = ""  # the credential's kind: "token", "installation", "jwt" or "" (none or unknown)
     graphql_cost: int = 0  # the points a GraphQL query was charged (counted is about the REST budget only)
+    graphql_operation: str = ""  # a GraphQL query's operation name ("" when it has none)
 
 
 class FakeGitHub:
@@ -669,6 +670,25 @@ def _verified_app(fake: FakeGitHub, token: str) -> tuple[str | None, str]:
     return app_id, ""
 
 
+_OPERATION = re.compile(r"\s*(?:query|mutation)\s+([_A-Za-z][_0-9A-Za-z]*)")
+
+
+def _operation_name(body: bytes) -> str:
+    """The operation a GraphQL request runs, for the request log: its ``operationName``, else the name its
+    query's first operation is given; "" for none (or a body that is no request)."""
+    try:
+        request = json.loads(body)
+    except ValueError:
+        return ""
+    if not isinstance(request, dict):
+        return ""
+    named = request.get("operationName")
+    if isinstance(named, str):
+        return named
+    match = _OPERATION.match(request["query"]) if isinstance(request.get("query"), str) else None
+    return match[1] if match else ""
+
+
 def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
@@ -800,7 +820,7 @@ class _Handler(BaseHTTPRequestHandler):
         with fake._lock:
             answer = fake_github_graphql.answer(fake, body)
         self._send(answer.status, _dumps(answer.payload), path, {}, {}, counted=False, resource="graphql",
-                   graphql_cost=answer.cost)  # fmt: skip
+                   graphql_cost=answer.cost, graphql_operation=_operation_name(body))  # fmt: skip
 
     def _mint(self, fake: FakeGitHub, installation_id: int, path: str) -> None:
         """GitHub's checks of an App's JWT, then a new installation token."""
@@ -919,6 +939,7 @@ class _Handler(BaseHTTPRequestHandler):
         counted: bool,
         resource: str = "core",
         graphql_cost: int = 0,
+        graphql_operation: str = "",
     ) -> None:
         fake = self.fake
         with fake._lock:
@@ -936,7 +957,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "X-RateLimit-Reset": str(fake.rate_reset),
                 "X-RateLimit-Resource": resource,
             }
-        self._record(path, query, status, counted=counted, graphql_cost=graphql_cost)
+        self._record(path, query, status, counted=counted, graphql_cost=graphql_cost,
+                     graphql_operation=graphql_operation)  # fmt: skip
         self.send_response(status)
         for name, value in {**rate, **headers}.items():
             self.send_header(name, value)
@@ -947,8 +969,10 @@ class _Handler(BaseHTTPRequestHandler):
         if status != 304:
             self.wfile.write(body)
 
-    def _record(self, path: str, query: dict[str, str], status: int, counted: bool, graphql_cost: int = 0) -> None:
+    def _record(self, path: str, query: dict[str, str], status: int, counted: bool, graphql_cost: int = 0,
+                graphql_operation: str = "") -> None:  # fmt: skip
         record = RequestRecord(self.command, path, query, status, counted, "If-None-Match" in self.headers,
-                               time.monotonic(), getattr(self, "credential", ""), graphql_cost)  # fmt: skip
+                               time.monotonic(), getattr(self, "credential", ""), graphql_cost,
+                               graphql_operation)  # fmt: skip
         with self.fake._lock:
             self.fake.requests.append(record)

@@ -14,6 +14,7 @@ from sqlalchemy import make_url, text
 
 from collector.pipeline import NO_TEAMS
 from collector.testing.fake_github import Fault
+from collector.testing.sample_org import DEMO_TEAMS
 from tests.helpers import member, merged_pull, rows, snapshot, team_doc, write_json
 from tests.terminal import Terminal
 
@@ -204,15 +205,22 @@ def test_demo_runs_with_zero_setup(tmp_path):
     result = cli("demo", env=env, cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr
     assert re.search(
-        r"^first run \(backfill\): \d+ PRs collected from 3 repositories.* succeeded\.$", result.stdout, re.M
+        r"^first run \(backfill\): \d+ PRs collected from 5 repositories, \d+ rows written; \d+ deployments, "
+        r"\d+ incidents and \d+ first commits read;.* succeeded\.$",
+        result.stdout,
+        re.M,
     )
+    assert re.search(r"^second run \(the running deployment succeeded\): No new or updated PRs; \d+ deployments read;",
+                     result.stdout, re.M)  # fmt: skip
     assert re.search(
-        r"^second run \(nothing changed\): Nothing changed since the last run; 3 GitHub requests "
-        r"\(3 answered 304 Not Modified\)\. Run \S+ succeeded\.$",
+        r"^third run \(nothing changed\): Nothing changed since the last run; (\d+) GitHub requests "
+        r"\(\1 answered 304 Not Modified\); 1 GraphQL query costing 1 point\. Run \S+ succeeded\.$",
         result.stdout,
         re.M,
     )
     assert "view_team_velocity" in result.stdout and "view_pr_lead_time" in result.stdout
+    summary = result.stdout.partition("view_dora_summary")[2]
+    assert all(re.search(rf"^{team} ", summary, re.M) for team in DEMO_TEAMS)
     assert f"report written to {tmp_path / 'dora-demo-report.html'}" in result.stdout
     assert (tmp_path / "dora-demo-report.html").read_text().count('class="chart"') == 8
 

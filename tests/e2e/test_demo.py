@@ -1,4 +1,5 @@
-"""The demo and its servers end cleanly however they are stopped: exit 130, no traceback, no folders left."""
+"""The demo and its servers end cleanly however they are stopped: exit 130, no traceback, no folders left; and
+what the demo collects shows every team's four keys."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from collector.demo import DEMO_REPO_SIZES, DEMO_SEED
 from collector.testing.postgres import stop_postmaster
+from collector.testing.sample_org import DEMO_TEAMS, generate_org
+from tests.helpers import collect, rows, sync
 
 
 def start(*args: str, tmp_path, cwd=None) -> subprocess.Popen[str]:
@@ -161,3 +166,30 @@ def test_what_the_commands_write_by_default_is_git_ignored(generated):
     if not (root / ".git").exists():
         pytest.skip("not a git checkout")
     assert subprocess.run(["git", "check-ignore", "-q", generated], cwd=root).returncode == 0
+
+
+# ---------------------------------------------------------------- what the demo shows
+
+
+def test_the_demo_s_organisation_gives_every_team_the_four_keys(engine, fake_github):
+    """The demo's sample, collected as the demo collects it: every team has each key in view_dora_summary, every
+    repository has an owner, and deployments fail both ways (an incident, a revert)."""
+    now = datetime.now(UTC)
+    org = generate_org(seed=DEMO_SEED, now=now, repo_sizes=DEMO_REPO_SIZES)
+    org.serve(fake_github)
+    sync(engine, org.teams_document)
+    result = collect(engine, fake_github, list(org.repositories), now=now, since=now - timedelta(days=200))
+    assert result.status == "success"
+    keys = rows(
+        engine,
+        "SELECT team_name, count(deployments_per_week), count(median_change_lead_time_hours), "
+        "count(change_failure_rate), count(median_time_to_restore_hours) FROM view_dora_summary "
+        "GROUP BY team_name ORDER BY team_name",
+    )
+    assert [team for team, *_ in keys] == sorted(DEMO_TEAMS)
+    assert all(min(months) > 0 for _, *months in keys), keys  # months with a value, per key
+    assert rows(engine, "SELECT count(*) FROM view_dora_unowned_repositories") == [(0,)]
+    assert rows(engine, "SELECT DISTINCT reason FROM view_dora_failed_deployments ORDER BY reason") == [
+        ("incident",),
+        ("revert",),
+    ]

@@ -388,6 +388,16 @@ def test_injected_faults_apply_to_graphql(fake):
     assert post_graphql(fake, "{ rateLimit { cost } }").status_code == 200
 
 
+def test_the_request_log_names_each_query_s_operation(fake):
+    """The benchmark splits GraphQL's cost by query: the log keeps each request's operation name."""
+    post_graphql(fake, "query Probe { rateLimit { cost } }")
+    two = {"query": "query A { rateLimit { cost } } query B { rateLimit { limit } }", "operationName": "B"}
+    requests.post(f"{fake.base_url}/graphql", json=two, headers=AUTH, timeout=5)
+    post_graphql(fake, "{ rateLimit { cost } }")
+    requests.post(f"{fake.base_url}/graphql", data=b"not json", headers=AUTH, timeout=5)
+    assert [r.graphql_operation for r in fake.graphql_requests[-4:]] == ["Probe", "B", "", ""]
+
+
 # ---------------------------------------------------------------------------------------------- cost and budget
 def cost_of(fake, query, variables=None):
     """What GitHub would charge, as rateLimit.cost reports it; the charge and the log agree with it."""

@@ -46,3 +46,34 @@ def test_only_analyst_judges_the_analyst_and_api_targets_which_hold_at_full_scal
     assert "API one-team 12 weeks p95 ms" in ANALYST_TARGETS and not ANALYST_TARGETS & SCALE_FREE
     (api,) = (t for t in TARGETS if t[0] == "API one-team 12 weeks p95 ms")
     assert api[2:] == (50, "<=")
+
+
+def test_costs_are_split_by_listing_and_by_graphql_operation():
+    from bench.run import CliRun, added_kinds, costs_by_kind
+    from collector.testing.fake_github import RequestRecord
+
+    def record(path, status=200, counted=True, cost=0, operation=""):
+        return RequestRecord("GET", path, {}, status, counted, status == 304, graphql_cost=cost,
+                             graphql_operation=operation)  # fmt: skip
+
+    log = [
+        record("/repos/o/a/pulls", 304, counted=False),
+        record("/repositories/7/pulls"),  # a next page, where GitHub's Link points
+        record("/repos/o/a/issues"),
+        record("/repos/o/a/actions/workflows/deploy.yml/runs", 304, counted=False),
+        record("/repos/o/a/releases"),
+        record("/graphql", counted=False, cost=1, operation="Probe"),
+        record("/graphql", counted=False, cost=2, operation="Deployments"),
+        record("/graphql", counted=False, cost=3, operation="Deployments"),
+        record("/graphql", counted=False, cost=1),
+        record("/rate_limit", counted=False),
+    ]
+    kinds = costs_by_kind(log)
+    assert kinds["pulls"] == {"requests": 2, "counted": 1, "not_modified": 1, "points": 0}
+    assert kinds["workflow runs"] == {"requests": 1, "counted": 0, "not_modified": 1, "points": 0}
+    assert kinds["issues"]["counted"] == kinds["releases"]["counted"] == 1
+    assert kinds["graphql Deployments"] == {"requests": 2, "counted": 0, "not_modified": 0, "points": 5}
+    assert kinds["graphql Probe"]["points"] == kinds["graphql (unnamed)"]["points"] == 1
+    assert kinds["other"]["requests"] == 1
+    runs = [CliRun(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, by_kind=kinds), CliRun(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, by_kind=kinds)]
+    assert added_kinds(runs)["graphql Deployments"] == {"requests": 4, "counted": 0, "not_modified": 0, "points": 10}
