@@ -95,7 +95,7 @@ class _Repository:
     states: dict[Signal, SignalState]
     reconfigured: frozenset[Signal]  # sources read under another configuration: the next read replaces their rows
     branch: str | None  # the default branch, as stored PRs say
-    pending_since: datetime | None  # its oldest recent deployment still pending
+    pending: dict[str, datetime]  # its recent deployments still pending: id -> created_at
 
     @property
     def probe(self) -> fetch_keys.ProbeAsk | None:
@@ -140,7 +140,7 @@ def _load(stage: Stage, spellings: Sequence[str], skipped: set[str]) -> dict[str
     stored = store_keys.signal_states(stage.engine, names)
     history = store_keys.wanted_history(stage.engine, [by_name[n] for n in names])
     branches = store_keys.default_branches(stage.engine, [by_name[n] for n in names])
-    pending = store_keys.oldest_pending(stage.engine, names, stage.now - keys.PENDING_WINDOW)
+    pending = store_keys.recent_pending(stage.engine, names, stage.now - keys.PENDING_WINDOW)
     repositories = {}
     for config in configs:
         states, reconfigured = {}, set()
@@ -152,7 +152,7 @@ def _load(stage: Stage, spellings: Sequence[str], skipped: set[str]) -> dict[str
         wanted = history.get(config.name, stage.default_since)
         repositories[config.name] = _Repository(
             config, by_name[config.name], wanted, states, frozenset(reconfigured), branches.get(config.name),
-            pending.get(config.name),
+            pending.get(config.name, {}),
         )  # fmt: skip
     return repositories
 
@@ -210,7 +210,8 @@ def _deployments(stage: Stage, result: KeysResult, repository: _Repository, prob
         raise GitHubRequestError("the probe did not answer for its deployments")
     state, wanted = repository.states["deployments"], repository.wanted_since
     fingerprint = keys.with_answer(keys.config_key(repository.config, "deployments"), probed.fingerprint)
-    pending_since = repository.pending_since
+    # A pending deployment that is the newest needs no read: the probe's fingerprint holds its latest status.
+    pending_since = min((at for i, at in repository.pending.items() if i != probed.newest_id), default=None)
     if not keys.deployments_need_reading(state, wanted, fingerprint, pending_since):
         return
     stop_at = keys.deployments_stop_at(state, wanted, pending_since)

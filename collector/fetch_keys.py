@@ -65,6 +65,7 @@ class ProbeAsk:
 class Probed:
     fingerprint: str | None
     default_branch: str | None
+    newest_id: str | None = None  # the newest deployment's databaseId: its status is in the fingerprint
 
 
 def probe_query(asks: Sequence[ProbeAsk]) -> tuple[str, dict[str, Any]]:
@@ -148,7 +149,8 @@ def _probed(node: _ProbeRepository, ask: ProbeAsk) -> Probed:
             newest.latest_status.state if newest and newest.latest_status else None,
         )
     branch = node.default_branch_ref.name if node.default_branch_ref else None
-    return Probed(fingerprint, faithful_text(branch) if branch else None)
+    newest_id = str(newest.database_id) if ask.deployments and newest and newest.database_id is not None else None
+    return Probed(fingerprint, faithful_text(branch) if branch else None, newest_id)
 
 
 # ---------------------------------------------------------------- GraphQL: one repository's deployments

@@ -205,8 +205,9 @@ def covered(state: SignalState, wanted_since: datetime) -> datetime:
 
 # Deployments: re-read at least this far below the newest one stored, for GitHub's clock skew.
 DEPLOYMENT_OVERLAP = timedelta(hours=1)
-# A pending deployment this recent is read again at every run even when the probe saw no change: its
-# success may come late and on a deployment that is not the newest (a staging one came after it). An
+# A pending deployment this recent, unless it is the newest (whose status the probe's fingerprint holds), is
+# read again at every run even when the probe saw no change: its success may come late, after a newer
+# deployment (a staging one came after it). An
 # older pending one is read again only when the probe sees a change; a tool that never reports a final
 # status would otherwise cost a query at every run for ever.
 PENDING_WINDOW = timedelta(days=2)

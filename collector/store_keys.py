@@ -85,17 +85,19 @@ def default_branches(engine: Engine, spellings: Sequence[str]) -> dict[str, str]
     return {name.lower(): branch for name, branch in found if branch}
 
 
-def oldest_pending(engine: Engine, names: Sequence[str], since: datetime) -> dict[str, datetime]:
-    """Per repository, the oldest deployment created since ``since`` that is still pending."""
+def recent_pending(engine: Engine, names: Sequence[str], since: datetime) -> dict[str, dict[str, datetime]]:
+    """Per repository, its deployments created since ``since`` that are still pending: id -> created_at."""
     d = deployments.c
     with engine.connect() as conn:
         found = conn.execute(
-            select(d.repository, func.min(d.created_at))
+            select(d.repository, d.id, d.created_at)
             .where(d.repository.in_(list(names)), d.source == "deployments", d.status == "pending")
             .where(d.created_at >= since)
-            .group_by(d.repository)
         ).all()
-    return {name: at for name, at in found}  # noqa: C416 - rows, not pairs
+    pending: dict[str, dict[str, datetime]] = {}
+    for name, deployment_id, created_at in found:
+        pending.setdefault(name, {})[deployment_id] = created_at
+    return pending
 
 
 def first_commits_unread(engine: Engine, since: Mapping[str, datetime], limit: int) -> list[tuple[str, int]]:

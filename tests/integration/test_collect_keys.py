@@ -144,6 +144,17 @@ def test_a_new_status_on_the_newest_deployment_changes_the_probe(engine, api):
     assert deployments(engine)[0][2:5] == ("failed", None, NOW + timedelta(hours=1))
 
 
+def test_a_recent_pending_deployment_that_is_the_newest_costs_no_page_until_its_status_changes(engine, api):
+    api.add_deployment("acme/api", deployment(1, hours_ago(3), ("in_progress", 0)))
+    collect(engine, api, ["acme/api"])
+    api.clear_log()
+    quiet = collect(engine, api, ["acme/api"], now=NOW + timedelta(hours=1))
+    assert quiet.graphql_requests == 1  # the probe watches the newest deployment's status: no page
+    api.add_deployment_status("acme/api", 1, FakeStatus("success", NOW + timedelta(hours=2)))
+    collect(engine, api, ["acme/api"], now=LATER)
+    assert deployments(engine)[0][2:4] == ("success", NOW + timedelta(hours=2))
+
+
 def test_a_quiet_repository_costs_no_deployments_page(engine, api):
     api.add_deployment("acme/api", deployment(1, hours_ago(50), ("success", 1)))
     collect(engine, api, ["acme/api"])

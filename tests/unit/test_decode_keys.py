@@ -63,8 +63,8 @@ def test_the_probe_gives_each_repository_its_fingerprint_and_default_branch():
     asks = [ProbeAsk("acme/api", True, True), ProbeAsk("acme/web", True, False)]
     answers, failures = fetch_keys.decode_probe({"r0": probe_node(), "r1": probe_node(0, None)}, asks)
     assert failures == {}
-    assert answers["acme/api"] == fetch_keys.Probed("2:7:2026-06-01T03:00:00+00:00:SUCCESS", "main")
-    assert answers["acme/web"].fingerprint == "0:::"
+    assert answers["acme/api"] == fetch_keys.Probed("2:7:2026-06-01T03:00:00+00:00:SUCCESS", "main", "7")
+    assert answers["acme/web"].fingerprint == "0:::" and answers["acme/web"].newest_id is None
 
 
 def test_a_repository_gone_fails_alone_in_the_probe():
