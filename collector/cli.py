@@ -178,11 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=_port, default=0, help="with --serve: the demo GitHub's port (default: any free)")
     serve = sub.add_parser(
         "serve",
-        help="serve the read API (teams, velocity, PR lead time) over HTTP, as the API Lambda does",
+        help="serve the read API (teams, velocity, PR lead time, the four keys) over HTTP, as the API Lambda does",
         description="Serve the read API on HOST:PORT with the API Lambda's own application: GET /teams, "
-        "GET /metrics/team/ID/velocity,\nGET /metrics/team/ID/lead-time, and its OpenAPI document at "
-        "/openapi.json. Every request but the\ndocument's needs an API key (see api-keys). It reads the views "
-        "only, as the role dora_api, whatever\nlogin DATABASE_URL names (that login must be able to take it).",
+        "GET /metrics/team/ID/velocity,\nGET /metrics/team/ID/lead-time, GET /metrics/team/ID/dora (the four "
+        "keys with their bands), and its\nOpenAPI document at /openapi.json. Every request but the document's "
+        "needs an API key (see api-keys).\nIt reads the views only, as the role dora_api, whatever login "
+        "DATABASE_URL names (that login must be\nable to take it).",
         epilog=SERVE_NOTES + "\n" + _settings(DATABASE_SETTINGS),
     )
     serve.add_argument("--host", type=_host, default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

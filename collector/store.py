@@ -298,6 +298,14 @@ def watermarks(engine: Engine, repositories: Sequence[str]) -> dict[str, datetim
     return {name: stored.get(name.lower()) for name in repositories}
 
 
+def deploy_sources(engine: Engine, names: Sequence[str]) -> dict[str, str]:
+    """The deployment source of each of ``names`` (any case) the teams file configures, by lower-case name."""
+    r = repositories.c
+    with engine.connect() as conn:
+        found = conn.execute(select(r.name, r.deploy_source).where(r.name.in_([n.lower() for n in names])))
+        return dict(found.all())
+
+
 def load_states(engine: Engine, repositories: Iterable[str]) -> dict[str, RepoState]:
     names = list(repositories)
     c = collector_state.c

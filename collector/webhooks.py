@@ -1,10 +1,12 @@
 """GitHub's webhooks, received: a signed delivery in, an answer out, and at most one collection request queued.
 
 Transport-free: the Lambda function (collector/webhook_handler.py), a local HTTP server and the tests all call
-``receive`` with the request's headers and raw body. Nothing in a payload is stored or believed but three
+``receive`` with the request's headers and raw body. Nothing in a payload is stored or believed but a few
 things, and only once its signature checks: the repository's name (which must be configured), the action,
-and the time GitHub last changed the event's object. The collection that follows reads GitHub as any
-incremental run does (collector/webhook_runs.py).
+the time GitHub last changed the event's object, and for the four keys' events what says the delivery can
+change nothing a collection reads (a deployment status that is neither a success nor a failure, a workflow run
+that did not succeed on the default branch, an issue without a label). The collection that follows reads
+GitHub as any incremental run does (collector/webhook_runs.py).
 
 Why the object's time: GitHub signs the body only, never a timestamp or the ``X-GitHub-Delivery`` id (a
 replay can carry any id it likes), so the body's own time is the one signed clock there is. A delivery whose
@@ -58,14 +60,19 @@ class Subscription:
 
 # The events the organisation webhook sends (docs/webhooks.md). A pull request counts once it is closed
 # (merged or not: both change what is stored); a workflow run once it completed (one run sends
-# requested, in_progress and completed).
+# requested, in_progress and completed); an issue when what an incident is made of may change (its label,
+# state, title and body: the root cause), not when it is assigned, pinned or milestoned. An incident is kept
+# once stored: losing its label, being deleted or transferred changes nothing the collection reads.
 SUBSCRIPTIONS = {
     "pull_request": Subscription("pull_request", frozenset({"closed"})),
     "deployment_status": Subscription("deployment_status", None),
     "workflow_run": Subscription("workflow_run", frozenset({"completed"})),
     "release": Subscription("release", None),
-    "issues": Subscription("issue", None),
+    "issues": Subscription("issue", frozenset({"opened", "edited", "closed", "reopened", "labeled"})),
 }
+# A deployment counts at its first success and is a failed attempt at a failure or an error; GitHub's other
+# states (queued, pending, in_progress, inactive: an older deployment once a newer one succeeds) count nothing.
+SETTLED_STATES = frozenset({"success", "failure", "error"})
 
 
 class _Dated(msgspec.Struct):
@@ -83,8 +90,22 @@ class _Dated(msgspec.Struct):
         return max((t for t in found if t <= until), default=None)
 
 
+class _DeploymentStatus(_Dated):
+    state: str | None = None
+
+
+class _WorkflowRun(_Dated):
+    conclusion: str | None = None
+    head_branch: str | None = None
+
+
+class _Issue(_Dated):
+    labels: list[msgspec.Raw] | None = None  # counted, never decoded
+
+
 class _Repository(msgspec.Struct):
     full_name: str
+    default_branch: str | None = None
 
 
 class _Payload(msgspec.Struct):
@@ -93,10 +114,10 @@ class _Payload(msgspec.Struct):
     action: str | None = None
     repository: _Repository | None = None
     pull_request: _Dated | None = None
-    deployment_status: _Dated | None = None
-    workflow_run: _Dated | None = None
+    deployment_status: _DeploymentStatus | None = None
+    workflow_run: _WorkflowRun | None = None
     release: _Dated | None = None
-    issue: _Dated | None = None
+    issue: _Issue | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +233,8 @@ def _decide_payload(
     repository = configured.get(payload.repository.full_name.lower())
     if repository is None:
         return Answer(200, f"ignored: {_shown(payload.repository.full_name)} is not in REPOSITORIES")
+    if (unchanged := _changes_nothing(event, payload)) is not None:
+        return Answer(200, f"ignored: {unchanged}")
     dated: _Dated | None = getattr(payload, subscription.object_key)
     if dated is None or dated.newest(until=datetime.max.replace(tzinfo=UTC)) is None:
         return Answer(400, f"the {event} payload has no {subscription.object_key} timestamps")
@@ -224,6 +247,24 @@ def _decide_payload(
     # covered once a collection has started after it.
     request = CollectionRequest(repository, min(event_at, now), event, delivery)
     return Answer(202, f"collection of {repository} scheduled", request)
+
+
+def _changes_nothing(event: str, payload: _Payload) -> str | None:
+    """Why the payload shows that its delivery can change nothing a collection reads, whatever the teams file
+    configures (the receiver reads no configuration); None when it may. A field the payload lacks shows nothing."""
+    status, run, issue = payload.deployment_status, payload.workflow_run, payload.issue
+    state = status.state if event == "deployment_status" and status is not None else None
+    if state is not None and state.lower() not in SETTLED_STATES:
+        return f"a deployment status {_shown(state)} counts nothing: only success, failure and error do"
+    if event == "workflow_run" and run is not None:
+        default_branch = payload.repository.default_branch if payload.repository is not None else None
+        if run.conclusion is not None and run.conclusion != "success":
+            return f"a workflow run that concluded {_shown(run.conclusion)} is no deployment"
+        if run.head_branch is not None and default_branch is not None and run.head_branch != default_branch:
+            return f"a workflow run on {_shown(run.head_branch)}, not the default branch, is no deployment"
+    if event == "issues" and issue is not None and issue.labels == []:
+        return "an issue without a label is no incident, whatever the incident label"
+    return None
 
 
 def receive(

@@ -35,7 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from collector import __version__
 from collector.api import data
 from collector.api.keys import KeyChecker
-from collector.api.schemas import LeadTime, Month, Problem, Teams, Velocity, Week
+from collector.api.schemas import Dora, DoraMonth, LeadTime, Month, Problem, Teams, Velocity, Week
 from collector.config import shown
 from collector.store import describe_db_error
 
@@ -71,6 +71,13 @@ def _iso_date(value: object) -> date:
     return day
 
 
+def _year(value: object) -> int:
+    # int() alone would also take " 2024", "+2024", "2_024" and "२०२४".
+    if not isinstance(value, str) or len(value) != 4 or not value.isascii() or not value.isdigit():
+        raise ValueError("not YYYY")
+    return int(value)
+
+
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 FirstDay = Annotated[IsoDate | None, Query(alias="from", description="First day (YYYY-MM-DD).")]
 LastDay = Annotated[IsoDate | None, Query(alias="to", description="Last day (YYYY-MM-DD); default today.")]
@@ -80,9 +87,15 @@ Output = Annotated[
 TeamReference = Annotated[
     str, Path(description="The team's id, or its name in any case (URL-encoded); GET /teams lists both.")
 ]
+ReportYear = Annotated[
+    int | None,
+    BeforeValidator(_year),
+    Query(alias="report_year", description="The State of DevOps report whose bands to give (YYYY); default: the "
+          "newest in view_dora_benchmarks."),
+]  # fmt: skip
 # What each query parameter must be, said the same way in every error about it.
 _EXPECTED = {"from": "a date as YYYY-MM-DD, 1970 or later", "to": "a date as YYYY-MM-DD, 1970 or later",
-             "format": "json or csv"}  # fmt: skip
+             "format": "json or csv", "report_year": "a year as YYYY"}  # fmt: skip
 
 
 def create_app(engine: Engine, *, today: Callable[[], date] | None = None) -> APIGatewayHttpResolver:
@@ -94,7 +107,8 @@ def create_app(engine: Engine, *, today: Callable[[], date] | None = None) -> AP
     app.configure_openapi(
         title="dora-collector API",
         version=__version__,
-        summary="Per-team delivery metrics (velocity, PR lead time) from the collector's documented views.",
+        summary="Per-team delivery metrics (velocity, PR lead time, the four DORA keys with their bands) from the "
+        "collector's documented views.",
         description="Every metrics request needs an API key (`dora-collector api-keys create NAME`), sent as "
         "`Authorization: Bearer <key>`. Errors are RFC 9457 problem details. Answers carry an ETag: send it "
         "back in If-None-Match and an unchanged answer is a 304 without a body.",
@@ -179,6 +193,35 @@ def create_app(engine: Engine, *, today: Callable[[], date] | None = None) -> AP
         rows = ((team["id"], team["name"], *m.model_dump().values()) for m in answer.months)
         return _csv(columns, rows, f"lead-time-{team['id']}.csv") if output == "csv" else _json(answer)
 
+    @app.get(
+        "/metrics/team/<team_id>/dora",
+        operation_id="getDora",
+        summary="A team's four DORA keys per month, each with its band by a State of DevOps report",
+        description="Reads view_dora_deployment_frequency, view_dora_change_lead_time, "
+        "view_dora_change_failure_rate and view_dora_time_to_restore, with the bands of view_dora_summary "
+        "(dora_band()). Every month that overlaps [from, to], with or without data. Default: the 12 months up to "
+        "`to`, its own included, and the newest report in view_dora_benchmarks.",
+        security=_SECURITY,
+        responses=_responses(Dora, table=True),
+        middlewares=[require_key, _known_parameters, _conditional(CACHE_CONTROL)],
+    )
+    def get_dora(
+        team_id: TeamReference,
+        first: FirstDay = None,
+        last: LastDay = None,
+        report_year: ReportYear = None,
+        output: Output = "json",
+    ) -> Response[str]:
+        last = last or today()
+        first = first or _months_before(last.replace(day=1), DEFAULT_MONTHS - 1)
+        _check_range(first, last)
+        with engine.connect() as conn:
+            year = _report_year(data.report_years(conn), report_year)
+            team = _team(conn, team_id)
+            months = data.dora(conn, team["id"], first.replace(day=1), last.replace(day=1), year)
+        answer = Dora.model_validate({"team": team, "from": first, "to": last, "report_year": year, "months": months})
+        return _csv(*_dora_table(answer), f"dora-{team['id']}.csv") if output == "csv" else _json(answer)
+
     document: list[str] = []  # made on first request: the routes must all be registered
 
     @app.get(
@@ -223,6 +266,16 @@ def _check_range(first: date, last: date) -> None:
         raise ApiProblem(
             400, f"from {first} to {last} is more than {MAX_RANGE_YEARS} years: ask for {MAX_RANGE_YEARS} at most"
         )
+
+
+def _report_year(available: Sequence[int], asked: int | None) -> int | None:
+    """The report whose bands are given: the one asked for, which must have bands, or the newest."""
+    if asked is None:
+        return max(available, default=None)
+    if asked not in available:
+        years = ", ".join(map(str, available)) or "none: view_dora_benchmarks is empty"
+        raise ApiProblem(400, f"report_year {asked} has no bands: the years with bands are {years}")
+    return asked
 
 
 def _team(conn: Any, reference: str) -> dict[str, Any]:
@@ -276,11 +329,32 @@ def _responses(model: type[BaseModel], *, table: bool) -> dict[int, Any]:
     return {
         200: {"description": "The answer (JSON, or CSV with ?format=csv).", "headers": headers, "content": content},
         304: {"description": "Not modified: If-None-Match holds the current ETag.", "headers": headers},
-        400: problem("A parameter is wrong (a bad date, from after to, a range past 5 years, one not taken)."),
+        400: problem(
+            "A parameter is wrong (a bad date, from after to, a range past 5 years, a report year without bands, "
+            "one not taken)."
+        ),
         401: problem("No valid API key."),
         404: problem("No such team (or no such endpoint)."),
         503: problem("The database is unavailable; try again shortly."),
     }
+
+
+# A month's keys (its fields that are models): each key's fields become CSV columns named <key>_<field>.
+_DORA_KEYS = {name: field.annotation for name, field in DoraMonth.model_fields.items()
+              if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)}  # fmt: skip
+
+
+def _dora_table(answer: Dora) -> tuple[list[str], list[list[Any]]]:
+    """One row per month, its keys flattened, in the models' order."""
+    plain = [name for name in DoraMonth.model_fields if name not in _DORA_KEYS]  # month, in_progress
+    columns = ["team_id", "team_name", "report_year", *plain]
+    columns += [f"{key}_{field}" for key, model in _DORA_KEYS.items() for field in model.model_fields]
+    rows = []
+    for month in answer.months:
+        values = month.model_dump()
+        row = [answer.team.id, answer.team.name, answer.report_year, *(values[name] for name in plain)]
+        rows.append(row + [value for key in _DORA_KEYS for value in values[key].values()])
+    return columns, rows
 
 
 def _json(answer: BaseModel) -> Response[str]:

@@ -404,12 +404,14 @@ class FakeGitHub:
         number: int | None = None,
         at: datetime | None = None,
         delivery: str | None = None,
+        fields: dict[str, Any] | None = None,
     ) -> tuple[dict[str, str], bytes]:
         """A delivery of the organisation webhook: its headers and body, signed with ``secret`` as GitHub
         signs (HMAC-SHA256 of the body, hex, in ``X-Hub-Signature-256``; SHA-1 in the legacy header).
 
         ``pull_request`` carries PR ``number`` as this fake renders it (action ``closed`` by default); the
-        other events' objects are dated ``at`` (default: now), with their usual default action."""
+        other events' objects are dated ``at`` (default: now), with their usual default action, and
+        ``fields`` over their defaults (a deployment status's ``state``, an issue's ``labels``...)."""
         with self._lock:
             repo = self.repos[full_name.lower()]
             payload: dict[str, Any] = {"action": action or _DEFAULT_ACTIONS.get(event)}
@@ -422,6 +424,9 @@ class FakeGitHub:
                 payload[key] = {"id": 4242, "node_id": f"{key}_4242", **extra, "created_at": stamp, "updated_at": stamp}
                 if key == "release":
                     payload[key]["published_at"] = stamp
+                if key == "workflow_run":  # a run of a push to the default branch
+                    payload[key].update(head_branch=repo.default_branch, event="push")
+                payload[key].update(fields or {})
             elif event == "ping":
                 payload = {"zen": "Keep it logically awesome.", "hook_id": 1, "hook": {"type": "Organization"}}
             payload.update(repository=_repo_json(repo), organization={"login": repo.owner},

@@ -185,7 +185,7 @@ def test_exactly_five_years_is_allowed(api, dataset):
      ("ghp_" + "x" * 36, "a 40-character value")],
     ids=["name", "id-past-int4", "zero", "percent", "token-like"],
 )  # fmt: skip
-@pytest.mark.parametrize("path", ["velocity", "lead-time"])
+@pytest.mark.parametrize("path", ["velocity", "lead-time", "dora"])
 def test_an_unknown_team_is_a_404_naming_it(api, dataset, path, team, shown):
     detail = problem(api.get(f"/metrics/team/{team}/{path}"), 404)
     assert detail == f"no team {shown}: give a team's id or its name (any case); GET /teams lists them"
@@ -195,9 +195,8 @@ def test_an_unknown_team_is_a_404_naming_it(api, dataset, path, team, shown):
     ("method", "path", "detail"),
     [("GET", "/nope", "no endpoint GET '/nope': /openapi.json lists them"),
      ("POST", "/teams", "no endpoint POST '/teams': /openapi.json lists them"),
-     ("GET", "/metrics/team/%00/velocity", "no endpoint GET '/metrics/team/\\x00/velocity': /openapi.json lists them"),
-     ("GET", "/metrics/team/platform/dora", "no endpoint GET '/metrics/team/platform/dora': /openapi.json lists them")],
-    ids=["path", "method", "nul", "dora-not-yet"],
+     ("GET", "/metrics/team/%00/velocity", "no endpoint GET '/metrics/team/\\x00/velocity': /openapi.json lists them")],
+    ids=["path", "method", "nul"],
 )  # fmt: skip
 def test_an_unknown_endpoint_is_a_404_problem(api, method, path, detail):
     assert problem(api.get(path, method=method), 404) == detail
@@ -237,7 +236,16 @@ def bad_keys(engine, good):
 
 @pytest.mark.parametrize("case", ["missing", "empty", "not-a-key", "wrong-secret", "unknown-id", "truncated",
                                   "revoked", "basic-scheme", "key-without-scheme"])  # fmt: skip
-@pytest.mark.parametrize("path", ["/teams", *METRICS, "/metrics/team/platform/velocity?from=bad"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/teams",
+        *METRICS,
+        "/metrics/team/platform/velocity?from=bad",
+        "/metrics/team/platform/dora",
+        "/metrics/team/platform/dora?report_year=1999",
+    ],
+)
 def test_every_request_without_a_live_key_gets_the_same_401(api, engine, case, path):
     if case == "basic-scheme":
         answer = api.get(path, {"Authorization": f"Basic {api.key}"}, key="")

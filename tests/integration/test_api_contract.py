@@ -12,6 +12,7 @@ from openapi_spec_validator import validate
 
 from collector.api import keys, lambda_handler
 from tests.integration.api_client import Api, known_dataset, serving
+from tests.integration.test_api_dora import dora_dataset
 
 EVENT = Path(__file__).parents[2] / "events" / "api-velocity.json"
 
@@ -37,7 +38,8 @@ def test_the_document_is_valid_openapi_3_1(document):
 
 def test_the_document_lists_the_endpoints_and_asks_a_key_for_each_but_itself(document):
     assert set(document["paths"]) == {
-        "/teams", "/metrics/team/{team_id}/velocity", "/metrics/team/{team_id}/lead-time", "/openapi.json"
+        "/teams", "/metrics/team/{team_id}/velocity", "/metrics/team/{team_id}/lead-time",
+        "/metrics/team/{team_id}/dora", "/openapi.json"
     }  # fmt: skip
     for path, operations in document["paths"].items():
         assert set(operations) == {"get"}
@@ -63,6 +65,10 @@ REQUESTS = [
     ("/metrics/team/platform/lead-time?format=csv", "/metrics/team/{team_id}/lead-time"),
     ("/metrics/team/platform/lead-time?from=2010-01-01", "/metrics/team/{team_id}/lead-time"),
     ("/metrics/team/nobody/lead-time", "/metrics/team/{team_id}/lead-time"),
+    ("/metrics/team/platform/dora", "/metrics/team/{team_id}/dora"),
+    ("/metrics/team/platform/dora?format=csv&report_year=2021", "/metrics/team/{team_id}/dora"),
+    ("/metrics/team/platform/dora?report_year=2019", "/metrics/team/{team_id}/dora"),
+    ("/metrics/team/nobody/dora", "/metrics/team/{team_id}/dora"),
     ("/openapi.json", "/openapi.json"),
     ("/openapi.json?x=1", "/openapi.json"),
 ]
@@ -94,7 +100,12 @@ def test_every_real_answer_is_the_one_the_document_describes(api, document, requ
     conforms(document, template, answer)
 
 
-TEMPLATES = ["/teams", "/metrics/team/{team_id}/velocity", "/metrics/team/{team_id}/lead-time"]
+TEMPLATES = [
+    "/teams",
+    "/metrics/team/{team_id}/velocity",
+    "/metrics/team/{team_id}/lead-time",
+    "/metrics/team/{team_id}/dora",
+]
 
 
 @pytest.mark.parametrize("template", TEMPLATES)
@@ -103,6 +114,19 @@ def test_401_and_304_are_described_too(api, document, template):
     conforms(document, template, api.get(path, key=""))
     etag = api.get(path).headers["ETag"]
     conforms(document, template, api.get(path, {"If-None-Match": etag}))
+
+
+def test_dora_answers_with_every_key_counted_are_the_ones_the_document_describes(engine, fake_github):
+    # The known dataset has no four keys' facts: this one has every key with values, and months without.
+    dora_dataset(engine, fake_github)
+    with serving(engine) as server:
+        api = Api(server, keys.create_key(engine, "contract"))
+        document = api.get("/openapi.json", key="").json
+        for query in ("from=2025-01-01&to=2025-03-31", "from=2025-02-01&to=2025-02-28&report_year=2021"):
+            answer = api.get(f"/metrics/team/platform/dora?{query}")
+            months = answer.json["months"]
+            assert any(m["time_to_restore"]["value"] is not None for m in months), query  # values, not only nulls
+            conforms(document, "/metrics/team/{team_id}/dora", answer)
 
 
 def test_a_format_checker_would_catch_a_date_that_is_not_one(document):

@@ -73,6 +73,31 @@ def test_dora_api_reads_every_documented_view_and_checks_keys_only_through_its_f
     assert as_api(engine, "SELECT * FROM api_key_secret('unknown')") == []
 
 
+def test_dora_api_reads_what_the_four_keys_endpoint_needs_through_dora_reader(engine):
+    """The endpoint reads the four key views and calls dora_band() (and dora_summary() agrees with it): granted to
+    dora_reader, of which dora_api is a member, and nothing of it to dora_api by name."""
+    views = ["view_dora_benchmarks", "view_dora_deployment_frequency", "view_dora_change_lead_time",
+             "view_dora_change_failure_rate", "view_dora_time_to_restore", "view_dora_summary"]  # fmt: skip
+    functions = ["dora_band(integer, text, double precision)", "dora_summary(integer)"]
+    for role in ("dora_reader", "dora_api"):
+        for view in views:
+            assert rows(engine, "SELECT has_table_privilege(:r, :v, 'SELECT')", r=role, v=view) == [(True,)], view
+        for function in functions:
+            assert rows(engine, "SELECT has_function_privilege(:r, :f, 'EXECUTE')", r=role, f=function) == [(True,)]
+    granted_by_name = rows(
+        engine,
+        "SELECT table_name FROM information_schema.role_table_grants WHERE grantee = 'dora_api' "
+        "UNION ALL SELECT routine_name FROM information_schema.role_routine_grants WHERE grantee = 'dora_api' "
+        "AND routine_name LIKE 'dora%'",
+    )
+    assert granted_by_name == []
+    assert rows(engine, "SELECT pg_has_role('dora_api', 'dora_reader', 'MEMBER')") == [(True,)]
+    assert as_api(engine, "SELECT dora_band(2024, 'change_lead_time', 30)") == [("high",)]
+    assert as_api(engine, "SELECT count(*) FROM dora_summary(2024)") == [(0,)]
+    # The base tables stay out of its reach: the bands only through the view.
+    assert refused(engine, "SELECT * FROM dora_benchmarks LIMIT 1")
+
+
 def test_other_roles_cannot_call_the_key_functions(engine):
     with engine.connect() as conn:
         conn.execute(text("SET ROLE dora_reader"))

@@ -528,3 +528,33 @@ def test_from_the_teams_file_to_the_four_keys_views(engine, fake_github):
     assert result.status == "success"
     assert (result.keys.deployments, result.keys.incidents, result.keys.first_commits) == (1, 1, 1)
     assert rows(engine, "SELECT team_name, deployments FROM view_dora_deployment_frequency") == [("platform", 1)]
+
+
+def test_a_change_of_owners_and_memberships_recomputes_every_key_without_asking_github(engine, fake_github):
+    """The four keys are credited in the views from stored facts: a teams sync that hands the repository and
+    its author to another team moves every key there, and GitHub is not asked anything."""
+    repository = {"name": "acme/api", "deployments": {"source": "deployments"}, "incidents": {"label": "incident"}}
+
+    def document(team):
+        teams = team_doc(("platform", [member("alice")] if team == "platform" else []),
+                         ("payments", [member("alice")] if team == "payments" else []))  # fmt: skip
+        return {**teams, "repositories": [{**repository, "owners": [{"team": team}]}]}
+
+    sync(engine, document("platform"))
+    add(fake_github, "acme/api", merged_pull(1, merged=hours_ago(30)), merged_pull(2, merged=hours_ago(6)))
+    fake_github.add_deployment("acme/api", deployment(1, hours_ago(20), ("success", 1)))
+    fake_github.add_deployment("acme/api", deployment(2, hours_ago(5), ("success", 1)))
+    fake_github.add_issue("acme/api", incident(1, hours_ago(3), closed=hours_ago(2), body="root cause: #2"))
+    assert collect(engine, fake_github, ["acme/api"]).status == "success"
+    keys = (
+        "SELECT team_name, deployments_per_week IS NOT NULL, median_change_lead_time_hours IS NOT NULL, "
+        "change_failure_rate, median_time_to_restore_hours FROM view_dora_summary ORDER BY team_name"
+    )
+    before = rows(engine, keys)
+    assert [row[0] for row in before] == ["platform"]
+    assert before[0][1:3] == (True, True) and before[0][3] == 0.5 and before[0][4] == 1.0
+
+    fake_github.clear_log()
+    sync(engine, document("payments"))
+    assert fake_github.requests == []
+    assert rows(engine, keys) == [("payments", *before[0][1:])]

@@ -5,6 +5,7 @@ drained explicitly, and each collection's time is given."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from collector import store
 from collector.deadline import Deadline
@@ -13,6 +14,7 @@ from collector.testing.fake_github import Fault
 from collector.webhook_runs import collect_requested
 from collector.webhooks import LocalQueue, receive
 from tests.helpers import FAST_RETRY, add, merged_pull, rows, settings_for
+from tests.integration.test_four_keys_views import configure
 
 SECRET = "webhook-secret-for-the-integration-tests"
 REPOSITORIES = ["acme/api", "acme/web"]
@@ -138,6 +140,8 @@ def test_a_ping_is_answered_and_schedules_nothing(engine, fake_github, org):
 
 
 def test_deliveries_for_two_repositories_are_two_collections(engine, fake_github, org):
+    for repository in REPOSITORIES:
+        configure(engine, repository, source="releases")
     queue = LocalQueue()
     for repo in ("acme/web", "ACME/Api", "acme/web"):
         deliver(queue, fake_github.webhook("release", repo, secret=SECRET))
@@ -169,6 +173,7 @@ def test_a_run_that_reached_past_the_event_while_the_request_waited_covers_it(en
 
 
 def test_a_failed_collection_is_retried_and_a_partial_one_is_not(engine, fake_github, org):
+    configure(engine, "acme/api", source="releases")
     queue = LocalQueue()
     deliver(queue, fake_github.webhook("release", "acme/api", secret=SECRET))
     requests = queue.drain()
@@ -191,8 +196,57 @@ def test_a_repository_never_collected_is_collected_from_the_start(engine, fake_g
 
 def test_a_request_for_a_repository_no_longer_configured_is_dropped(engine, fake_github, org):
     queue = LocalQueue()
-    deliver(queue, fake_github.webhook("release", "acme/api", secret=SECRET))
+    deliver(queue, fake_github.webhook("pull_request", "acme/api", secret=SECRET, number=42))
     settings = settings_for(fake_github, engine, ["acme/web"])
     collected = collect_requested(settings, queue.drain(), make_github=lambda: None, engine=engine,
                                   clock=lambda: datetime.now(UTC))  # fmt: skip
     assert (collected.results, collected.skipped, collected.retry) == ([], [], [])
+
+
+# ---------------------------------------------------------------- the four keys' events
+
+
+@pytest.mark.parametrize(
+    ("event", "fields", "scheduled"),
+    [("deployment_status", {}, True), ("deployment_status", {"state": "in_progress"}, False),
+     ("workflow_run", {}, True), ("workflow_run", {"conclusion": "failure"}, False),
+     ("workflow_run", {"head_branch": "feature/x"}, False),
+     ("issues", {}, True), ("issues", {"labels": []}, False)],
+    ids=["deployed", "deploying", "run on main", "run failed", "run on a branch", "labelled issue", "no label"],
+)  # fmt: skip
+def test_githubs_payloads_that_can_change_nothing_collected_are_answered_200(engine, fake_github, org, event, fields,
+                                                                            scheduled):  # fmt: skip
+    queue = LocalQueue()
+    answer = deliver(queue, fake_github.webhook(event, "acme/api", secret=SECRET, fields=fields))
+    assert (answer.status, len(queue)) == ((202, 1) if scheduled else (200, 0)), answer.message
+
+
+def test_a_four_keys_event_asks_for_a_run_only_where_the_run_reads_what_it_changed(engine, fake_github, org):
+    def deployed():
+        queue = LocalQueue()
+        assert deliver(queue, fake_github.webhook("deployment_status", "acme/api", secret=SECRET)).status == 202
+        return collect(engine, fake_github, queue.drain())
+
+    # Not in the teams file's repositories: a run would read its PRs only, which a deployment does not change.
+    unconfigured = deployed()
+    assert (unconfigured.unread, unconfigured.results, fake_github.requests) == (["acme/api"], [], [])
+    configure(engine, "acme/api", source="workflow")  # deploys by a workflow: a run reads no GitHub Deployment
+    assert (deployed().unread, webhook_runs(engine)) == (["acme/api"], [])
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE repositories SET deploy_source = 'deployments', environment_pattern = '^prod', workflow = NULL"
+            )
+        )
+    collected = deployed()
+    assert (collected.unread, webhook_runs(engine)) == ([], [("success", 1)])
+    assert pr_42(engine) == [("platform", "Fix the outage")]  # the run is the whole run: PRs too
+
+
+def test_a_closed_pr_beside_unread_events_is_collected(engine, fake_github, org):
+    queue = LocalQueue()
+    for event in ("release", "issues", "workflow_run"):
+        deliver(queue, fake_github.webhook(event, "acme/api", secret=SECRET))
+    deliver(queue, fake_github.webhook("pull_request", "acme/api", secret=SECRET, number=42))
+    collected = collect(engine, fake_github, queue.drain())
+    assert (collected.unread, webhook_runs(engine)) == ([], [("success", 1)])

@@ -288,7 +288,7 @@ def test_the_api_function_is_the_apps_lambda_handler_on_arm64(api):
     assert "SchemaMigration" in api["ApiFunction"]["DependsOn"]
 
 
-def test_the_http_api_is_throttled_logs_access_without_headers_and_routes_four_gets(api):
+def test_the_http_api_is_throttled_logs_access_without_headers_and_routes_five_gets(api):
     stage = api["HttpApiApiGatewayDefaultStage"]["Properties"]
     assert stage["DefaultRouteSettings"] == {"ThrottlingRateLimit": {"Ref": "ApiThrottleRateLimit"},
                                              "ThrottlingBurstLimit": {"Ref": "ApiThrottleBurstLimit"}}  # fmt: skip
@@ -298,7 +298,7 @@ def test_the_http_api_is_throttled_logs_access_without_headers_and_routes_four_g
     json.loads(access["Format"])  # one JSON object a line
     paths = api["HttpApi"]["Properties"]["Body"]["paths"]
     assert set(paths) == {"/teams", "/metrics/team/{team_id}/velocity", "/metrics/team/{team_id}/lead-time",
-                          "/openapi.json"}  # fmt: skip
+                          "/metrics/team/{team_id}/dora", "/openapi.json"}  # fmt: skip
     for operations in paths.values():
         assert set(operations) == {"get"}
         integration = operations["get"]["x-amazon-apigateway-integration"]

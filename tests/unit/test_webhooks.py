@@ -110,6 +110,87 @@ def test_other_events_and_actions_are_answered_200_and_schedule_nothing(event, a
     assert result.status == 200 and result.message.startswith("ignored: ") and result.request is None
 
 
+# ------------------------------------------------------------------ what a payload shows changes nothing
+
+
+def four_keys(event, fields, *, action=None, default_branch="main"):
+    """A delivery of ``event`` whose object has ``fields`` too, in a repository whose default branch is given."""
+    document = payload(event, action=action)
+    key = {"issues": "issue"}.get(event, event)
+    document[key].update(fields)
+    document["repository"]["default_branch"] = default_branch
+    return answer(*signed(document, event=event))
+
+
+@pytest.mark.parametrize("state", ["success", "failure", "error", "SUCCESS"])
+def test_a_deployment_status_that_settles_a_deployment_schedules_a_collection(state):
+    assert four_keys("deployment_status", {"state": state}).status == 202
+
+
+@pytest.mark.parametrize("state", ["queued", "pending", "in_progress", "inactive"])
+def test_a_deployment_status_that_settles_nothing_is_ignored(state):
+    result = four_keys("deployment_status", {"state": state})
+    assert (result.status, result.request) == (200, None)
+    assert result.message == f"ignored: a deployment status {state} counts nothing: only success, failure and error do"
+
+
+def test_a_successful_workflow_run_on_the_default_branch_schedules_a_collection():
+    assert four_keys("workflow_run", {"conclusion": "success", "head_branch": "main"}).status == 202
+    trunk = four_keys("workflow_run", {"conclusion": "success", "head_branch": "trunk"}, default_branch="trunk")
+    assert trunk.status == 202
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [({"conclusion": "failure", "head_branch": "main"}, "a workflow run that concluded failure is no deployment"),
+     ({"conclusion": "cancelled", "head_branch": "main"}, "a workflow run that concluded cancelled is no deployment"),
+     ({"conclusion": "success", "head_branch": "feature/x"},
+      "a workflow run on feature/x, not the default branch, is no deployment"),
+     ({"conclusion": "success", "head_branch": "Main"}, "a workflow run on Main, not the default branch, is no "
+                                                        "deployment")],
+    ids=["failure", "cancelled", "another branch", "branch names are case-sensitive"],
+)  # fmt: skip
+def test_a_workflow_run_that_deploys_nothing_is_ignored(fields, message):
+    result = four_keys("workflow_run", fields)
+    assert (result.status, result.message, result.request) == (200, f"ignored: {message}", None)
+
+
+@pytest.mark.parametrize("action", ["opened", "edited", "closed", "reopened", "labeled"])
+def test_an_issue_with_a_label_that_may_change_an_incident_schedules_a_collection(action):
+    assert four_keys("issues", {"labels": [{"name": "bug"}]}, action=action).status == 202
+
+
+@pytest.mark.parametrize("action", ["opened", "edited", "closed", "reopened", "labeled"])
+def test_an_issue_without_a_label_is_ignored_whatever_the_incident_label(action):
+    result = four_keys("issues", {"labels": []}, action=action)
+    assert (result.status, result.request) == (200, None)
+    assert result.message == "ignored: an issue without a label is no incident, whatever the incident label"
+
+
+@pytest.mark.parametrize(
+    "action", ["unlabeled", "deleted", "transferred", "assigned", "pinned", "milestoned", "locked", "typed"]
+)
+def test_an_issue_action_that_changes_nothing_an_incident_is_made_of_is_ignored(action):
+    result = four_keys("issues", {"labels": [{"name": "incident"}]}, action=action)
+    assert (result.status, result.message) == (200, f"ignored: issues {action} changes nothing collected")
+
+
+@pytest.mark.parametrize(
+    ("event", "fields"),
+    [("deployment_status", {}), ("deployment_status", {"state": None}), ("workflow_run", {}),
+     ("workflow_run", {"conclusion": "success"}), ("issues", {}), ("issues", {"labels": None}),
+     ("release", {"draft": True, "prerelease": True})],
+    ids=["no state", "null state", "no conclusion or branch", "no branch", "no labels", "null labels", "a draft"],
+)  # fmt: skip
+def test_a_payload_that_does_not_say_schedules_a_collection(event, fields):
+    assert four_keys(event, fields).status == 202
+
+
+def test_another_events_object_of_the_same_name_is_not_read():
+    # Only the event's own object is read: a pull_request delivery carrying an unrelated "issue" key schedules.
+    assert answer(*signed(payload(issue={"labels": []}, deployment_status={"state": "queued"}))).status == 202
+
+
 def test_ping_is_answered_pong_once_signed():
     ping = {"zen": "Design for failure.", "hook_id": 1}
     assert answer(*signed(ping, event="ping")).message == "pong"
