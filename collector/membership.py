@@ -460,6 +460,8 @@ def _incident_label(raw: Any, where: str) -> str:
         raise TeamsFileError(f"{where}: label must be a label's name (not empty, no control characters)")
     if len(label) > MAX_LABEL_CHARS:
         raise TeamsFileError(f"{where}: label is longer than GitHub's {MAX_LABEL_CHARS} characters")
+    if "," in label:  # GitHub's issues filter takes a comma-separated list: such a label cannot be asked for
+        raise TeamsFileError(f"{where}: label cannot contain a comma (GitHub's labels filter splits on commas)")
     return label
 
 

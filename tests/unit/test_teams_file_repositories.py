@@ -480,3 +480,10 @@ def test_rules_across_repositories_are_reported_together():
 def test_the_example_file_is_valid_and_shows_every_source():
     example = load_organisation(Path(__file__).parents[2] / "examples" / "teams.json")
     assert {r.deploy_source for r in example.repositories} == set(schema.DEPLOY_SOURCES)
+
+
+def test_a_label_with_a_comma_is_refused():
+    reject(
+        doc(repo(incidents={"label": "sev,1"})),
+        f"{AT}.incidents: label cannot contain a comma (GitHub's labels filter splits on commas)",
+    )
